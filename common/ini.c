@@ -1,0 +1,130 @@
+/* INI configuration reader; see ini.h.  Input is a trusted local file,
+ * but it is still bounded: lines over CONFIG_LINE_MAX are an error. */
+#include "ini.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "limits.h"
+
+static char *
+trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		end--;
+	*end = '\0';
+	return s;
+}
+
+static int
+valid_word(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' &&
+		    *s != '.')
+			return 0;
+	return 1;
+}
+
+static int
+parse_header(char *p, char *section, char *name, int lineno, char *err,
+    size_t errlen)
+{
+	char *close = strchr(p, ']'), *space;
+
+	if (close == NULL || close[1] != '\0') {
+		snprintf(err, errlen, "line %d: invalid section header", lineno);
+		return -1;
+	}
+	*close = '\0';
+	p = trim(p + 1);
+	name[0] = '\0';
+	if ((space = strpbrk(p, " \t")) != NULL) {
+		*space = '\0';
+		snprintf(name, CONFIG_LINE_MAX, "%s", trim(space + 1));
+		if (!valid_word(name)) {
+			snprintf(err, errlen, "line %d: invalid section name",
+			    lineno);
+			return -1;
+		}
+	}
+	if (!valid_word(p)) {
+		snprintf(err, errlen, "line %d: invalid section header", lineno);
+		return -1;
+	}
+	snprintf(section, CONFIG_LINE_MAX, "%s", p);
+	return 0;
+}
+
+int
+ini_parse(const char *text, size_t len, ini_handler handler, void *ctx,
+    char *err, size_t errlen)
+{
+	char line[CONFIG_LINE_MAX + 1], section[CONFIG_LINE_MAX];
+	char name[CONFIG_LINE_MAX];
+	size_t pos = 0;
+	int lineno = 0;
+
+	section[0] = name[0] = '\0';
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+		char *p, *eq;
+
+		lineno++;
+		if (n > CONFIG_LINE_MAX) {
+			snprintf(err, errlen, "line %d: longer than %d bytes",
+			    lineno, CONFIG_LINE_MAX);
+			return -1;
+		}
+		memcpy(line, text + pos, n);
+		line[n] = '\0';
+		pos += n + (nl != NULL);
+		if (memchr(line, '\0', n) != NULL) {
+			snprintf(err, errlen, "line %d: contains a NUL byte",
+			    lineno);
+			return -1;
+		}
+		p = trim(line);
+		if (*p == '\0' || *p == '#' || *p == ';')
+			continue;
+		if (*p == '[') {
+			if (parse_header(p, section, name, lineno, err,
+				errlen) < 0)
+				return -1;
+			if (handler(ctx, section, name[0] ? name : NULL, NULL,
+				NULL, lineno, err, errlen) != 0)
+				return -1;
+			continue;
+		}
+		if ((eq = strchr(p, '=')) == NULL) {
+			snprintf(err, errlen, "line %d: expected key = value",
+			    lineno);
+			return -1;
+		}
+		*eq = '\0';
+		p = trim(p);
+		if (!valid_word(p)) {
+			snprintf(err, errlen, "line %d: invalid key", lineno);
+			return -1;
+		}
+		if (section[0] == '\0') {
+			snprintf(err, errlen,
+			    "line %d: key \"%s\" before any [section]", lineno,
+			    p);
+			return -1;
+		}
+		if (handler(ctx, section, name[0] ? name : NULL, p,
+			trim(eq + 1), lineno, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}

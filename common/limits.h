@@ -1,0 +1,137 @@
+/*
+ * Every bound on peer input and on the resources one peer can hold.
+ *
+ * The sensor reads bytes from anyone on the Internet.  Each value here
+ * caps what such a peer can make it buffer, wait for or repeat, and
+ * says why that value was chosen.  Configuration may lower the
+ * connection caps; nothing may raise a byte limit past these.
+ */
+#ifndef SPAMPOT_LIMITS_H
+#define SPAMPOT_LIMITS_H
+
+/* SMTP (RFC 5321 section 4.5.3.1 gives the minimums). */
+
+/*
+ * Longest command line, terminator included.  RFC 5321 requires 512;
+ * Postfix accepts 2048 (line_length_limit), and we answer 500 above it.
+ */
+#define SMTP_COMMAND_LINE_MAX 2048
+
+/*
+ * Largest message, in bytes after dot-unstuffing.  This is Postfix's
+ * default message_size_limit, and it is the SIZE we advertise.
+ */
+#define SMTP_MESSAGE_SIZE_MAX 10240000
+
+/* Recipients per message: Postfix's smtpd_recipient_limit default. */
+#define SMTP_RCPT_MAX 1000
+
+/*
+ * Recipients whose addresses are kept in the event of a message; the
+ * count is always exact.  Spam runs to thousands of recipients, and the
+ * first few are enough to tell a campaign's targets.
+ */
+#define SMTP_RCPT_LOGGED_MAX 100
+
+/* Longest mailbox we keep: RFC 5321 path limit (256) rounded up. */
+#define SMTP_ADDRESS_MAX 320
+
+/* Longest HELO/EHLO argument kept: a host name is at most 255. */
+#define SMTP_HELO_MAX 255
+
+/* Seconds a client may stay silent between commands (RFC 5321: 5 min). */
+#define SMTP_IDLE_TIMEOUT 300
+
+/* Seconds one SMTP session may last in all, however busy. */
+#define SMTP_SESSION_TIME_MAX 3600
+
+/* Messages per SMTP session before we answer 421 and close. */
+#define SMTP_MESSAGES_PER_SESSION_MAX 10000
+
+/* Protocol errors per session before 421 and close (Postfix: 20). */
+#define SMTP_ERRORS_MAX 20
+
+/*
+ * Bytes of message bodies held in memory by all sessions together.
+ * A message over this budget is discarded and answered 452, so that
+ * many clients sending large bodies at once cannot exhaust memory.
+ */
+#define SMTP_BODY_MEMORY_MAX (256u * 1024 * 1024)
+
+/* Proxy protocols. */
+
+/*
+ * Seconds a new connection may take to send its first bytes on a
+ * proxy port, and to finish the SOCKS or HTTP handshake.
+ */
+#define PROXY_HANDSHAKE_TIMEOUT 30
+
+/* Longest HTTP request head (request line and headers): Squid's 64 KiB. */
+#define HTTP_HEAD_MAX 65536
+
+/* Header fields per HTTP request, as Apache's LimitRequestFields. */
+#define HTTP_FIELDS_MAX 100
+
+/* Longest HTTP request body we read and log, for POST through a proxy. */
+#define HTTP_BODY_MAX 65536
+
+/*
+ * SOCKS fields carry one-byte lengths (RFC 1928, RFC 1929), so 255 is
+ * the protocol's own bound.  SOCKS4 user ids and SOCKS4a host names
+ * end in NUL and have no length; we cap them at the same value.
+ */
+#define SOCKS_FIELD_MAX 255
+
+/* PROXY protocol v1 header, CRLF included (HAProxy specification). */
+#define PROXY_V1_MAX 107
+
+/*
+ * PROXY protocol v2: 16 bytes of fixed header plus the announced
+ * length.  We accept addresses and a modest set of TLVs, no more.
+ */
+#define PROXY_V2_MAX (16 + 512)
+
+/* Connections. */
+
+/* Open connections from one source address. */
+#define CONN_PER_IP_MAX 64
+
+/* Open connections in all, kept under the usual descriptor limits. */
+#define CONN_TOTAL_MAX 16384
+
+/* Source addresses tracked for the per-address cap (a hash table). */
+#define CONN_TRACKED_IPS_MAX 65536
+
+/* Listeners one sensor may configure. */
+#define LISTENERS_MAX 64
+
+/* Trusted networks for the PROXY protocol in one configuration. */
+#define TRUSTED_NETS_MAX 64
+
+/* Configuration file: longest line and largest file. */
+#define CONFIG_LINE_MAX 1024
+#define CONFIG_SIZE_MAX (1024 * 1024)
+
+/* Spool. */
+
+/*
+ * Longest event line the sensor writes.  Fields from peers are escaped
+ * and truncated so that one event always fits.
+ */
+#define EVENT_LINE_MAX 16384
+
+/* Bytes of a peer-supplied string kept in an event before truncation. */
+#define EVENT_STRING_MAX 1024
+
+/* Events file size at which the sensor starts a new one. */
+#define EVENTS_FILE_SIZE_MAX (64u * 1024 * 1024)
+
+/* Server side. */
+
+/* Longest event line the server reads; longer lines are skipped. */
+#define INGEST_LINE_MAX (4 * EVENT_LINE_MAX)
+
+/* Largest message replay sends; corpus files above it are skipped. */
+#define REPLAY_MESSAGE_MAX SMTP_MESSAGE_SIZE_MAX
+
+#endif

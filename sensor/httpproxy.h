@@ -1,0 +1,69 @@
+/*
+ * HTTP proxy requests (RFC 9110, RFC 9112): CONNECT with an authority
+ * target, and GET, HEAD and POST with an absolute URI.  The parser
+ * reads a request head from the bytes received so far; the builders
+ * produce the answers a Squid-like proxy gives.
+ */
+#ifndef SPAMPOT_HTTPPROXY_H
+#define SPAMPOT_HTTPPROXY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "limits.h"
+#include "parse.h"
+
+struct http_field {
+	const char *name;	/* points into the parsed buffer */
+	size_t name_len;
+	const char *value;	/* blanks around it removed */
+	size_t value_len;
+};
+
+struct http_request {
+	const char *method;	/* all point into the parsed buffer */
+	size_t method_len;
+	const char *target;
+	size_t target_len;
+	int version_minor;	/* HTTP/1.x */
+	struct http_field fields[HTTP_FIELDS_MAX];
+	int nfields;
+	size_t head_len;	/* bytes up to and including the blank line */
+	int64_t content_length; /* -1 when absent */
+	bool chunked;
+
+	/* From the target: CONNECT's authority, or an absolute URI. */
+	char host[256];
+	uint16_t port;
+	const char *path;	/* absolute URI's path and query, or "/" */
+	size_t path_len;
+};
+
+/*
+ * Parse a request head at the start of buf.  Returns PARSE_MORE until
+ * the blank line arrives (PARSE_ERROR past HTTP_HEAD_MAX), PARSE_ERROR
+ * with *why and *status (the 4xx to send) on malformed input, or
+ * PARSE_OK.  A CONNECT target must be host:port; other methods need an
+ * absolute http:// URI, since a proxy is asked for other hosts' pages.
+ */
+int http_parse_request(const char *buf, size_t len, struct http_request *req,
+    const char **why, int *status);
+
+/* The value of the first field named name (case-insensitive), or NULL. */
+const struct http_field *http_find_field(const struct http_request *req,
+    const char *name);
+
+/*
+ * Format a complete response with Server, Date, Content-Type, Content-
+ * Length and Connection: close, and the body; returns the length, or
+ * 0 when cap is too small.  server is the proxy's Server field.
+ */
+size_t http_format_response(char *out, size_t cap, int status,
+    const char *server, const char *content_type, const char *body,
+    size_t body_len);
+
+/* The standard reason phrase of status, e.g. "Bad Gateway". */
+const char *http_reason(int status);
+
+#endif
