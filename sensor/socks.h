@@ -50,16 +50,16 @@ enum socks4_reply_code {
 };
 
 /* SOCKS5 authentication methods. */
-#define SOCKS5_METHOD_NONE	   0x00
-#define SOCKS5_METHOD_USERPASS	   0x02
+#define SOCKS5_METHOD_NONE         0x00
+#define SOCKS5_METHOD_USERPASS     0x02
 #define SOCKS5_METHOD_UNACCEPTABLE 0xff
 
 /* A CONNECT, BIND or UDP ASSOCIATE request of either version. */
 struct socks_request {
-	int version;			/* 4 or 5 */
-	int command;			/* enum socks_command, as sent */
-	int atyp;			/* enum socks_atyp */
-	uint8_t addr[16];		/* IPV4 or IPV6 in network order */
+	int version;                    /* 4 or 5 */
+	int command;                    /* enum socks_command, as sent */
+	int atyp;                       /* enum socks_atyp */
+	uint8_t addr[16];               /* IPV4 or IPV6 in network order */
 	char host[SOCKS_FIELD_MAX + 1]; /* domain, or the address as text */
 	uint16_t port;
 	char user[SOCKS_FIELD_MAX + 1]; /* SOCKS4 user id, may be empty */
@@ -82,7 +82,10 @@ struct socks5_auth {
 /*
  * Each parser returns PARSE_MORE, PARSE_ERROR with *why set to a short
  * static reason for the event log, or PARSE_OK with *used set to the
- * bytes that made up the message.
+ * bytes that made up the message.  Requests are returned with any
+ * command byte, for the caller to reject by reply.  When a SOCKS5
+ * request fails on an unknown address type, out->atyp contains that type,
+ * so that the caller can reply SOCKS5_ATYP_NOT_SUPPORTED.
  */
 int socks4_parse_request(const uint8_t *buf, size_t len,
     struct socks_request *out, size_t *used, const char **why);
@@ -101,8 +104,8 @@ int socks5_parse_request(const uint8_t *buf, size_t len,
 int socks5_choose_method(const struct socks5_greeting *g);
 
 /* Replies; each returns the number of bytes written to out. */
-size_t socks4_reply(uint8_t out[8], int code, uint16_t port,
-    const uint8_t addr[4]);
+size_t socks4_reply(
+    uint8_t out[8], int code, uint16_t port, const uint8_t addr[4]);
 size_t socks5_method_reply(uint8_t out[2], int method);
 size_t socks5_auth_reply(uint8_t out[2], int ok);
 
