@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "limits.h"
+#include "spampot_limits.h"
 
 static char *
 trim(char *s)

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "limits.h"
+#include "spampot_limits.h"
 
 static void
 put(struct jsonw *w, const char *s, size_t n)

@@ -80,6 +80,21 @@ fatal(int status, const char *fmt, ...)
 	exit(status);
 }
 
+void
+logmsg(const char *level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level != NULL)
+		fprintf(stderr, "%s: %s: ", progname, level);
+	else
+		fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
 char *
 bufprintf(char *buf, size_t size, const char *fmt, ...)
 {

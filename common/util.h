@@ -34,6 +34,13 @@ size_t strlcpy_(char *dst, const char *src, size_t size);
 /* Parse a decimal number in [min, max]; returns -1 on any junk. */
 int parse_long(const char *s, long min, long max, long *out);
 
+/*
+ * Print "prog: message" to standard error, for daemons that log there
+ * (systemd's journal adds the time).  level is "error", "warning" or
+ * NULL for information.
+ */
+void logmsg(const char *level, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
 /* Set by main() for messages: the program's name. */
 extern const char *progname;
 

@@ -10,8 +10,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
-#include "limits.h"
+#include "spampot_limits.h"
 #include "parse.h"
 
 struct http_field {
@@ -42,10 +43,15 @@ struct http_request {
 
 /*
  * Parse a request head at the start of buf.  Returns PARSE_MORE until
- * the blank line arrives (PARSE_ERROR past HTTP_HEAD_MAX), PARSE_ERROR
- * with *why and *status (the 4xx to send) on malformed input, or
- * PARSE_OK.  A CONNECT target must be host:port; other methods need an
- * absolute http:// URI, since a proxy is asked for other hosts' pages.
+ * the blank line arrives, PARSE_OK, or PARSE_ERROR with *why and
+ * *status, the 4xx or 5xx to send: 400 for malformed input, 414 or
+ * 431 past HTTP_HEAD_MAX, 431 past HTTP_FIELDS_MAX, 501 for a method
+ * a proxy does not forward, 505 for a major version other than 1.
+ * A CONNECT target must be host:port; other methods need an absolute
+ * http:// URI, since a proxy is asked for other hosts' pages.  Bare LF
+ * ends lines as CRLF does.  A request line that cannot be HTTP is
+ * rejected at once; other errors wait for the whole head, so that on
+ * error req still holds the method, target and fields for the log.
  */
 int http_parse_request(const char *buf, size_t len, struct http_request *req,
     const char **why, int *status);
@@ -55,13 +61,21 @@ const struct http_field *http_find_field(const struct http_request *req,
     const char *name);
 
 /*
- * Format a complete response with Server, Date, Content-Type, Content-
- * Length and Connection: close, and the body; returns the length, or
- * 0 when cap is too small.  server is the proxy's Server field.
+ * Format a complete response with Server, Mime-Version, Date,
+ * Content-Type, Content-Length and Connection: close, and the body.
+ * Returns the length, or 0 when cap is too small or server or
+ * content_type contains CR or LF.  server is the proxy's Server field,
+ * e.g. "squid/3.5.27"; a NULL server or content_type is left out.
  */
 size_t http_format_response(char *out, size_t cap, int status,
     const char *server, const char *content_type, const char *body,
     size_t body_len);
+
+/* Length of an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") plus NUL. */
+#define HTTP_DATE_SIZE 30
+
+/* Format t as an IMF-fixdate (RFC 9110 section 5.6.7), in any locale. */
+void http_format_date(time_t t, char out[HTTP_DATE_SIZE]);
 
 /* The standard reason phrase of status, e.g. "Bad Gateway". */
 const char *http_reason(int status);

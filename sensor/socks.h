@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "limits.h"
+#include "spampot_limits.h"
 #include "parse.h"
 
 enum socks_command {

@@ -93,6 +93,20 @@
 
 /* Connections. */
 
+/*
+ * Seconds a peer may leave our replies unread before we give up on it,
+ * so that a client that never reads cannot pin its output buffer.
+ */
+#define WRITE_TIMEOUT 120
+
+/*
+ * Bytes read ahead from one connection and not yet consumed.  The
+ * handshake parsers need at most HTTP_HEAD_MAX; SMTP input is consumed
+ * as it comes, so this also bounds what a pipelining client can queue
+ * while its previous message is being committed.
+ */
+#define CONN_INPUT_MAX (HTTP_HEAD_MAX + 4096)
+
 /* Open connections from one source address. */
 #define CONN_PER_IP_MAX 64
 
@@ -133,5 +147,12 @@
 
 /* Largest message replay sends; corpus files above it are skipped. */
 #define REPLAY_MESSAGE_MAX SMTP_MESSAGE_SIZE_MAX
+
+/*
+ * Recipients replay takes from one message's headers.  Corpus spam
+ * addresses a handful; a list of thousands in To: would only slow the
+ * replay, and the sensor keeps no more than SMTP_RCPT_LOGGED_MAX.
+ */
+#define REPLAY_RCPT_MAX 100
 
 #endif
