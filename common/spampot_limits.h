@@ -145,6 +145,12 @@
 /* Longest event line the server reads; longer lines are skipped. */
 #define INGEST_LINE_MAX (4 * EVENT_LINE_MAX)
 
+/*
+ * Longest line of the IP-to-ASN and IP-to-country CSV files.  Their
+ * longest AS names are under 250 bytes, so a longer line is damage.
+ */
+#define GEO_LINE_MAX 1024
+
 /* Largest message replay sends; corpus files above it are skipped. */
 #define REPLAY_MESSAGE_MAX SMTP_MESSAGE_SIZE_MAX
 
