@@ -15,16 +15,19 @@
 #include "parse.h"
 
 struct proxy_header {
-	int version;			/* 1 or 2 */
-	bool local;			/* v2 LOCAL or v1 UNKNOWN: keep the peer */
-	struct sockaddr_storage src;	/* original client, when !local */
-	struct sockaddr_storage dst;	/* address it connected to */
+	int version; /* 1 or 2 */
+	bool local;  /* LOCAL, UNSPEC or UNKNOWN: keep the peer */
+	struct sockaddr_storage src; /* original client, when !local */
+	struct sockaddr_storage dst; /* address it connected to */
 };
 
 /*
  * Parse a header at the start of buf.  Returns PARSE_MORE while the
- * bytes could still be a header, PARSE_ERROR (with *why) when they are
- * not one or are malformed, and PARSE_OK with *used bytes consumed.
+ * bytes could still be a header, PARSE_ERROR (with *why) as soon as
+ * they cannot be one or are malformed, and PARSE_OK with *used bytes
+ * consumed.  v1 is bounded by PROXY_V1_MAX and v2 by PROXY_V2_MAX.
+ * v2 TLVs are checked to fit the header, then skipped.  v2 addresses
+ * are accepted for TCP over IPv4 and IPv6 only.
  */
 int proxyproto_parse(const uint8_t *buf, size_t len, struct proxy_header *out,
     size_t *used, const char **why);
