@@ -1,1 +1,312 @@
-/* placeholder: not yet written */
+/*
+ * spampotd.conf reader.  The file is the operator's, so it is trusted
+ * not to be hostile, but every value is still checked and every error
+ * names the line and the key.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ini.h"
+#include "util.h"
+
+struct parse_ctx {
+	struct sensor_config *cfg;
+	struct listener_config *current;	/* NULL in [sensor] */
+};
+
+void
+config_defaults(struct sensor_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	strlcpy_(cfg->name, "sensor", sizeof(cfg->name));
+	strlcpy_(cfg->spool, "/var/lib/spampot", sizeof(cfg->spool));
+	cfg->max_connections = CONN_TOTAL_MAX;
+	cfg->max_connections_per_ip = CONN_PER_IP_MAX;
+	cfg->banner_delay_ms = 0;
+}
+
+/* Split a comma- or blank-separated list of networks into nets. */
+static int
+parse_networks(const char *value, struct cidr *nets, int *n, int line,
+    char *err, size_t errlen)
+{
+	char buf[CONFIG_LINE_MAX + 1], *tok, *save = NULL;
+
+	strlcpy_(buf, value, sizeof(buf));
+	*n = 0;
+	for (tok = strtok_r(buf, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		if (strcmp(tok, "none") == 0)
+			continue;
+		if (*n == TRUSTED_NETS_MAX) {
+			snprintf(err, errlen, "line %d: more than %d networks",
+			    line, TRUSTED_NETS_MAX);
+			return -1;
+		}
+		if (cidr_parse(tok, &nets[*n]) < 0) {
+			snprintf(err, errlen,
+			    "line %d: invalid network \"%s\" (expected an "
+			    "address or address/prefix)",
+			    line, tok);
+			return -1;
+		}
+		(*n)++;
+	}
+	return 0;
+}
+
+static int
+parse_number(const char *key, const char *value, long min, long max,
+    int *out, int line, char *err, size_t errlen)
+{
+	long v;
+
+	if (parse_long(value, min, max, &v) < 0) {
+		snprintf(err, errlen,
+		    "line %d: %s must be a number from %ld to %ld, not \"%s\"",
+		    line, key, min, max, value);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+static int
+parse_hostnames(struct sensor_config *cfg, const char *value, int line,
+    char *err, size_t errlen)
+{
+	char buf[CONFIG_LINE_MAX + 1], *tok, *save = NULL;
+
+	strlcpy_(buf, value, sizeof(buf));
+	cfg->nhostnames = 0;
+	for (tok = strtok_r(buf, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		if (cfg->nhostnames == CONFIG_HOSTNAMES_MAX ||
+		    strlen(tok) >= sizeof(cfg->hostnames[0])) {
+			snprintf(err, errlen,
+			    "line %d: too many or too long host names", line);
+			return -1;
+		}
+		strlcpy_(cfg->hostnames[cfg->nhostnames++], tok,
+		    sizeof(cfg->hostnames[0]));
+	}
+	return 0;
+}
+
+static int
+sensor_key(struct sensor_config *cfg, const char *key, const char *value,
+    int line, char *err, size_t errlen)
+{
+	if (strcmp(key, "name") == 0) {
+		if (*value == '\0' || strlen(value) >= sizeof(cfg->name))
+			goto bad;
+		strlcpy_(cfg->name, value, sizeof(cfg->name));
+	} else if (strcmp(key, "spool") == 0) {
+		if (*value == '\0' || strlen(value) >= sizeof(cfg->spool))
+			goto bad;
+		strlcpy_(cfg->spool, value, sizeof(cfg->spool));
+	} else if (strcmp(key, "hostnames") == 0) {
+		return parse_hostnames(cfg, value, line, err, errlen);
+	} else if (strcmp(key, "proxy-protocol-from") == 0) {
+		return parse_networks(value, cfg->trusted, &cfg->ntrusted,
+		    line, err, errlen);
+	} else if (strcmp(key, "max-connections") == 0) {
+		return parse_number(key, value, 1, CONN_TOTAL_MAX,
+		    &cfg->max_connections, line, err, errlen);
+	} else if (strcmp(key, "max-connections-per-ip") == 0) {
+		return parse_number(key, value, 1, CONN_PER_IP_MAX,
+		    &cfg->max_connections_per_ip, line, err, errlen);
+	} else if (strcmp(key, "banner-delay-ms") == 0) {
+		return parse_number(key, value, 0, 30000,
+		    &cfg->banner_delay_ms, line, err, errlen);
+	} else {
+		snprintf(err, errlen, "line %d: unknown key \"%s\" in [sensor]",
+		    line, key);
+		return -1;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "line %d: invalid value for %s", line, key);
+	return -1;
+}
+
+static int
+listener_key(struct listener_config *l, const char *key, const char *value,
+    int line, char *err, size_t errlen)
+{
+	struct cidr probe;
+
+	if (strcmp(key, "address") == 0) {
+		if (cidr_parse(value, &probe) < 0 || strchr(value, '/')) {
+			snprintf(err, errlen,
+			    "line %d: address must be an IPv4 or IPv6 address, "
+			    "not \"%s\"",
+			    line, value);
+			return -1;
+		}
+		strlcpy_(l->address, value, sizeof(l->address));
+	} else if (strcmp(key, "port") == 0) {
+		return parse_number(key, value, 1, 65535, &l->port, line, err,
+		    errlen);
+	} else if (strcmp(key, "service-port") == 0) {
+		return parse_number(key, value, 1, 65535, &l->service_port,
+		    line, err, errlen);
+	} else if (strcmp(key, "service") == 0) {
+		if (strcmp(value, "smtp") == 0) {
+			l->service = SERVICE_SMTP;
+		} else if (strcmp(value, "proxy") == 0) {
+			l->service = SERVICE_PROXY;
+		} else {
+			snprintf(err, errlen,
+			    "line %d: service must be smtp or proxy, not "
+			    "\"%s\"",
+			    line, value);
+			return -1;
+		}
+	} else if (strcmp(key, "proxy-protocol-from") == 0) {
+		l->trusted_set = true;
+		return parse_networks(value, l->trusted, &l->ntrusted, line,
+		    err, errlen);
+	} else {
+		snprintf(err, errlen,
+		    "line %d: unknown key \"%s\" in [listener %s]", line, key,
+		    l->name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+start_section(struct parse_ctx *ctx, const char *section, const char *name,
+    int line, char *err, size_t errlen)
+{
+	struct sensor_config *cfg = ctx->cfg;
+	struct listener_config *l;
+	int i;
+
+	if (strcmp(section, "sensor") == 0 && name == NULL) {
+		ctx->current = NULL;
+		return 0;
+	}
+	if (strcmp(section, "listener") != 0 || name == NULL) {
+		snprintf(err, errlen,
+		    "line %d: unknown section (expected [sensor] or "
+		    "[listener NAME])",
+		    line);
+		return -1;
+	}
+	if (cfg->nlisteners == LISTENERS_MAX) {
+		snprintf(err, errlen, "line %d: more than %d listeners", line,
+		    LISTENERS_MAX);
+		return -1;
+	}
+	for (i = 0; i < cfg->nlisteners; i++) {
+		if (strcmp(cfg->listeners[i].name, name) == 0) {
+			snprintf(err, errlen,
+			    "line %d: listener \"%s\" defined twice", line,
+			    name);
+			return -1;
+		}
+	}
+	l = &cfg->listeners[cfg->nlisteners++];
+	memset(l, 0, sizeof(*l));
+	strlcpy_(l->name, name, sizeof(l->name));
+	strlcpy_(l->address, "127.0.0.1", sizeof(l->address));
+	l->service = SERVICE_PROXY;
+	ctx->current = l;
+	return 0;
+}
+
+static int
+handle(void *arg, const char *section, const char *name, const char *key,
+    const char *value, int line, char *err, size_t errlen)
+{
+	struct parse_ctx *ctx = arg;
+
+	if (key == NULL)
+		return start_section(ctx, section, name, line, err, errlen);
+	if (ctx->current == NULL)
+		return sensor_key(ctx->cfg, key, value, line, err, errlen);
+	return listener_key(ctx->current, key, value, line, err, errlen);
+}
+
+static int
+check(struct sensor_config *cfg, char *err, size_t errlen)
+{
+	int i;
+
+	if (cfg->nlisteners == 0) {
+		snprintf(err, errlen, "no [listener NAME] section");
+		return -1;
+	}
+	for (i = 0; i < cfg->nlisteners; i++) {
+		struct listener_config *l = &cfg->listeners[i];
+
+		if (l->port == 0) {
+			snprintf(err, errlen, "listener %s: port is missing",
+			    l->name);
+			return -1;
+		}
+		if (l->service_port == 0)
+			l->service_port = l->port;
+	}
+	if (cfg->nhostnames == 0) {
+		char host[256];
+
+		if (gethostname(host, sizeof(host)) < 0 || host[0] == '\0')
+			strlcpy_(host, "localhost", sizeof(host));
+		host[sizeof(host) - 1] = '\0';
+		strlcpy_(cfg->hostnames[0], host, sizeof(cfg->hostnames[0]));
+		cfg->nhostnames = 1;
+	}
+	return 0;
+}
+
+int
+config_parse(const char *text, size_t len, struct sensor_config *cfg,
+    char *err, size_t errlen)
+{
+	struct parse_ctx ctx = { cfg, NULL };
+
+	config_defaults(cfg);
+	if (ini_parse(text, len, handle, &ctx, err, errlen) < 0)
+		return -1;
+	return check(cfg, err, errlen);
+}
+
+int
+config_load(const char *path, struct sensor_config *cfg, char *err,
+    size_t errlen)
+{
+	char inner[512];
+	size_t len;
+	char *text = read_file(path, CONFIG_SIZE_MAX, &len);
+	int rc;
+
+	if (text == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = config_parse(text, len, cfg, inner, sizeof(inner));
+	free(text);
+	if (rc < 0)
+		snprintf(err, errlen, "%s: %s", path, inner);
+	return rc;
+}
+
+const struct cidr *
+config_trusted(const struct sensor_config *cfg,
+    const struct listener_config *l, int *n)
+{
+	if (l->trusted_set) {
+		*n = l->ntrusted;
+		return l->trusted;
+	}
+	*n = cfg->ntrusted;
+	return cfg->trusted;
+}

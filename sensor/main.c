@@ -1,1 +1,104 @@
-/* placeholder: not yet written */
+/*
+ * spampotd: the sensor daemon.  It reads its configuration, binds the
+ * listeners, and serves in the foreground until SIGTERM or SIGINT.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "server.h"
+#include "util.h"
+
+#define DEFAULT_CONFIG "/etc/spampot/spampotd.conf"
+
+static const char usage_text[] =
+    "Usage: spampotd [-c FILE] [--check]\n"
+    "\n"
+    "A spam honeypot sensor: it poses as open SOCKS4/4a/5 and HTTP\n"
+    "proxies and as an open SMTP relay, stores every message that is\n"
+    "sent through it in its spool, and never delivers any of them.\n"
+    "It runs in the foreground and logs to standard error.\n"
+    "\n"
+    "Options:\n"
+    "  -c, --config FILE  read the configuration from FILE\n"
+    "                     (default " DEFAULT_CONFIG ")\n"
+    "  -n, --check        check the configuration, print a summary of\n"
+    "                     the listeners and exit\n"
+    "  -h, --help         print this help and exit\n"
+    "  -V, --version      print the version and exit\n"
+    "\n"
+    "Signals: SIGTERM and SIGINT stop the sensor after every message\n"
+    "already received has been written to the spool.\n"
+    "\n"
+    "Exit status: 0 after a clean stop or a valid --check, 1 when the\n"
+    "configuration, spool or a listener cannot be set up, 2 on a usage\n"
+    "error.  See spampotd.conf(5) and docs/spool.md.\n";
+
+static void
+print_listeners(const struct sensor_config *cfg)
+{
+	int i;
+
+	printf("sensor %s, spool %s\n", cfg->name, cfg->spool);
+	for (i = 0; i < cfg->nlisteners; i++) {
+		const struct listener_config *l = &cfg->listeners[i];
+
+		printf("listener %s: %s port %d, %s, service port %d\n",
+		    l->name, l->address, l->port,
+		    l->service == SERVICE_SMTP ? "smtp" : "proxy",
+		    l->service_port);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct sensor_config cfg;
+	const char *path = DEFAULT_CONFIG;
+	char err[1024];
+	int ch, check = 0;
+
+	progname = "spampotd";
+	while ((ch = getopt_long(argc, argv, "c:nhV", options, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case 'V':
+			printf("spampotd %s\n", SPAMPOT_VERSION_STRING);
+			return 0;
+		default:
+			fputs("Try 'spampotd --help' for more information.\n",
+			    stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "spampotd: unexpected argument \"%s\"\n%s",
+		    argv[optind],
+		    "Try 'spampotd --help' for more information.\n");
+		return 2;
+	}
+	if (config_load(path, &cfg, err, sizeof(err)) < 0)
+		fatal(1, "%s", err);
+	if (check) {
+		print_listeners(&cfg);
+		return 0;
+	}
+	return server_run(&cfg);
+}

@@ -1,1 +1,334 @@
-/* placeholder: not yet written */
+/*
+ * The daemon's frame: listening sockets, connection caps, the event
+ * writer and the group commit that makes messages durable.
+ *
+ * Group commit: a session whose message is complete stages its body
+ * and event and waits.  The commit event has a lower priority than
+ * socket events, so it runs once the loop has served every readable
+ * socket of this turn; one round of fsync calls then covers all the
+ * messages that completed meanwhile, and each waiting session sends
+ * its 250.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "jsonw.h"
+#include "spampot_limits.h"
+#include "sensor.h"
+#include "server.h"
+#include "util.h"
+
+/* Priorities: sockets first, then the commit. */
+#define PRIORITY_IO	0
+#define PRIORITY_COMMIT 1
+
+/* Buckets of the per-address connection table. */
+#define IPTABLE_BUCKETS 4096
+
+struct ipcount {
+	struct ipcount *next;
+	int count;
+	char ip[ADDR_TEXT_MAX];
+};
+
+struct iptable {
+	struct ipcount *buckets[IPTABLE_BUCKETS];
+	int entries;
+};
+
+static unsigned
+ip_hash(const char *ip)
+{
+	unsigned h = 2166136261u;	/* FNV-1a */
+
+	for (; *ip != '\0'; ip++)
+		h = (h ^ (unsigned char)*ip) * 16777619u;
+	return h % IPTABLE_BUCKETS;
+}
+
+static struct ipcount **
+ip_find(struct iptable *t, const char *ip)
+{
+	struct ipcount **pp = &t->buckets[ip_hash(ip)];
+
+	while (*pp != NULL && strcmp((*pp)->ip, ip) != 0)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+bool
+server_admit(struct server *srv, const char *ip, const char **why)
+{
+	struct ipcount **pp;
+
+	if (srv->nconns >= srv->cfg->max_connections) {
+		*why = "total-limit";
+		return false;
+	}
+	pp = ip_find(srv->per_ip, ip);
+	if (*pp == NULL) {
+		if (srv->per_ip->entries >= CONN_TRACKED_IPS_MAX) {
+			*why = "total-limit";
+			return false;
+		}
+		*pp = xcalloc(1, sizeof(**pp));
+		strlcpy_((*pp)->ip, ip, sizeof((*pp)->ip));
+		srv->per_ip->entries++;
+	}
+	if ((*pp)->count >= srv->cfg->max_connections_per_ip) {
+		*why = "per-ip-limit";
+		return false;
+	}
+	(*pp)->count++;
+	srv->nconns++;
+	return true;
+}
+
+void
+server_release(struct server *srv, const char *ip)
+{
+	struct ipcount **pp = ip_find(srv->per_ip, ip), *e = *pp;
+
+	if (e == NULL)
+		abort();	/* released an address never admitted */
+	srv->nconns--;
+	if (--e->count == 0) {
+		*pp = e->next;
+		free(e);
+		srv->per_ip->entries--;
+	}
+}
+
+void
+event_begin(struct jsonw *w, char *buf, size_t cap, const struct server *srv,
+    const char *action, const char *session_id)
+{
+	char ts[32];
+
+	format_rfc3339(now_usec(), ts);
+	jsonw_begin(w, buf, cap);
+	jsonw_str(w, "@timestamp", ts);
+	jsonw_str(w, "event.action", action);
+	jsonw_str(w, "sensor.name", srv->cfg->name);
+	if (session_id != NULL)
+		jsonw_str(w, "session.id", session_id);
+}
+
+void
+event_emit(struct server *srv, struct jsonw *w)
+{
+	int len = jsonw_end(w);
+
+	if (len < 0) {
+		/* Fields are cut to fit, so this is a bug, not input. */
+		logmsg("error", "event does not fit in %d bytes; dropped",
+		    EVENT_LINE_MAX);
+		return;
+	}
+	spool_stage_event(srv->spool, w->buf, (size_t)len);
+	event_active(srv->commit_ev, 0, 0);
+}
+
+void
+server_wait_commit(struct server *srv, struct conn *c)
+{
+	*session_next_waiting(c) = srv->waiting;
+	srv->waiting = c;
+	srv->commit_durable = true;
+	event_active(srv->commit_ev, 0, 0);
+}
+
+static void
+commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct conn *c, *next;
+	char err[512];
+	bool ok;
+
+	(void)fd;
+	(void)what;
+	ok = spool_commit(srv->spool, srv->commit_durable, err,
+	    sizeof(err)) == 0;
+	if (!ok)
+		logmsg("error", "spool commit failed: %s", err);
+	srv->commit_durable = false;
+	c = srv->waiting;
+	srv->waiting = NULL;
+	for (; c != NULL; c = next) {
+		next = *session_next_waiting(c);
+		*session_next_waiting(c) = NULL;
+		if (ok)
+			srv->messages_stored++;
+		session_committed(c, ok);
+	}
+}
+
+static void
+accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
+    struct sockaddr *peer, int peerlen, void *arg)
+{
+	struct listener *l = arg;
+
+	(void)evl;
+	if (l->srv->stopping) {
+		close(fd);
+		return;
+	}
+	session_accept(l, fd, peer, peerlen);
+}
+
+static void
+accept_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct listener *l = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+
+	(void)evl;
+	/* EMFILE and friends pass; the listener keeps running. */
+	logmsg("warning", "listener %s: accept: %s", l->cfg->name,
+	    evutil_socket_error_to_string(err));
+}
+
+static int
+open_listener(struct server *srv, const struct listener_config *lc)
+{
+	struct listener *l = &srv->listeners[srv->nlisteners];
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
+	char spec[ADDR_TEXT_MAX + 16];
+
+	if (strchr(lc->address, ':') != NULL)
+		snprintf(spec, sizeof(spec), "[%s]:%d", lc->address, lc->port);
+	else
+		snprintf(spec, sizeof(spec), "%s:%d", lc->address, lc->port);
+	memset(&ss, 0, sizeof(ss));
+	if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss,
+		&sslen) < 0) {
+		logmsg("error", "listener %s: invalid address %s", lc->name,
+		    spec);
+		return -1;
+	}
+	l->srv = srv;
+	l->cfg = lc;
+	l->trusted = config_trusted(srv->cfg, lc, &l->ntrusted);
+	l->evl = evconnlistener_new_bind(srv->base, accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    1024, (struct sockaddr *)&ss, sslen);
+	if (l->evl == NULL) {
+		logmsg("error", "listener %s: cannot listen on %s: %s",
+		    lc->name, spec, strerror(errno));
+		return -1;
+	}
+	evconnlistener_set_error_cb(l->evl, accept_error_cb);
+	srv->nlisteners++;
+	return 0;
+}
+
+static void
+emit_lifecycle(struct server *srv, const char *action)
+{
+	char buf[EVENT_LINE_MAX], item[ADDR_TEXT_MAX + 64];
+	struct jsonw w;
+	int i;
+
+	event_begin(&w, buf, sizeof(buf), srv, action, NULL);
+	jsonw_str(&w, "sensor.version", SPAMPOT_VERSION_STRING);
+	if (strcmp(action, "sensor.start") == 0) {
+		jsonw_array_begin(&w, "sensor.listeners");
+		for (i = 0; i < srv->nlisteners; i++) {
+			const struct listener_config *lc =
+			    srv->listeners[i].cfg;
+
+			snprintf(item, sizeof(item), "%s:%d/%s=%d",
+			    lc->address, lc->port,
+			    lc->service == SERVICE_SMTP ? "smtp" : "proxy",
+			    lc->service_port);
+			jsonw_array_strn(&w, item, strlen(item));
+		}
+		jsonw_array_end(&w);
+	} else {
+		jsonw_int(&w, "sensor.messages_stored",
+		    (int64_t)srv->messages_stored);
+		jsonw_int(&w, "sensor.rejected", (int64_t)srv->rejected);
+	}
+	event_emit(srv, &w);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	int i;
+
+	(void)what;
+	logmsg(NULL, "caught signal %d, stopping", (int)sig);
+	srv->stopping = true;
+	for (i = 0; i < srv->nlisteners; i++)
+		evconnlistener_disable(srv->listeners[i].evl);
+	emit_lifecycle(srv, "sensor.stop");
+	/* Let the commit of this turn run, then leave the loop. */
+	event_base_loopexit(srv->base, NULL);
+}
+
+int
+server_run(const struct sensor_config *cfg)
+{
+	struct server srv;
+	struct event *sigterm, *sigint;
+	uint32_t boot;
+	char err[512];
+	int i, rc = 1;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.cfg = cfg;
+	signal(SIGPIPE, SIG_IGN);
+	if (getrandom(&boot, sizeof(boot), 0) != sizeof(boot))
+		fatal(1, "getrandom: %s", strerror(errno));
+	snprintf(srv.boot_id, sizeof(srv.boot_id), "%08x", boot);
+	srv.per_ip = xcalloc(1, sizeof(*srv.per_ip));
+	if ((srv.spool = spool_open(cfg->spool, err, sizeof(err))) == NULL)
+		fatal(1, "%s", err);
+	if ((srv.base = event_base_new()) == NULL)
+		fatal(1, "cannot create the event loop");
+	event_base_priority_init(srv.base, 2);
+	srv.commit_ev = event_new(srv.base, -1, 0, commit_cb, &srv);
+	event_priority_set(srv.commit_ev, PRIORITY_COMMIT);
+	for (i = 0; i < cfg->nlisteners; i++)
+		if (open_listener(&srv, &cfg->listeners[i]) < 0)
+			goto out;
+	sigterm = evsignal_new(srv.base, SIGTERM, signal_cb, &srv);
+	sigint = evsignal_new(srv.base, SIGINT, signal_cb, &srv);
+	event_add(sigterm, NULL);
+	event_add(sigint, NULL);
+	emit_lifecycle(&srv, "sensor.start");
+	logmsg(NULL, "sensor %s ready: %d listeners, spool %s", cfg->name,
+	    srv.nlisteners, cfg->spool);
+	event_base_dispatch(srv.base);
+	/* Answer the messages still waiting, then close every session. */
+	srv.commit_durable = true;
+	commit_cb(-1, 0, &srv);
+	session_close_all(&srv);
+	spool_commit(srv.spool, true, err, sizeof(err));
+	event_free(sigterm);
+	event_free(sigint);
+	rc = 0;
+out:
+	for (i = 0; i < srv.nlisteners; i++)
+		evconnlistener_free(srv.listeners[i].evl);
+	event_free(srv.commit_ev);
+	event_base_free(srv.base);
+	spool_close(srv.spool);
+	free(srv.per_ip);
+	return rc;
+}

@@ -1,1 +1,439 @@
-/* placeholder: not yet written */
+/*
+ * Spool writer; see spool.h and docs/spool.md.
+ *
+ * Order of a durable commit: each staged body file is flushed, renamed
+ * from tmp/ to bodies/ab/cd/, and the directories that gained entries
+ * are flushed; only then are the staged events written and the events
+ * file flushed.  A crash at any point leaves either no event for a
+ * message (it was never acknowledged) or an event whose body is whole.
+ */
+#include "spool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "spampot_limits.h"
+#include "util.h"
+
+/* zstd level 3 is its default: fast, and about 4:1 on spam. */
+#define BODY_ZSTD_LEVEL 3
+
+/* Initial size of the staged-events buffer; it grows as needed. */
+#define EVENT_BUFFER_INITIAL 65536
+
+/* Room left in a PATH_MAX buffer for what follows the spool path. */
+#define SPOOL_DIR_MAX (PATH_MAX - 160)
+
+struct staged_body {
+	int fd;
+	char tmp[PATH_MAX];
+	char final[PATH_MAX];
+	char dir[SPOOL_DIR_MAX + 16];
+	char sha[SHA256_HEX_LEN + 1];
+};
+
+struct spool {
+	char dir[SPOOL_DIR_MAX];
+	int dirfd;
+	uint8_t secret[32];
+
+	struct staged_body *bodies;
+	int nbodies, bodies_cap;
+	uint64_t tmp_counter;
+
+	char *events;
+	size_t events_len, events_cap;
+
+	int events_fd;
+	char events_hour[16];	/* YYYYMMDDTHH of the open events file */
+};
+
+static int
+make_dir(const char *path, char *err, size_t errlen)
+{
+	if (mkdir(path, 0750) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Create dir and any missing parents, as mkdir -p does. */
+static int
+make_dirs(const char *dir, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	char *p;
+
+	strlcpy_(path, dir, sizeof(path));
+	for (p = path + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (make_dir(path, err, errlen) < 0)
+			return -1;
+		*p = '/';
+	}
+	return make_dir(path, err, errlen);
+}
+
+static int
+sync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+static int
+load_secret(struct spool *sp, char *err, size_t errlen)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	size_t len;
+	char *data;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/secret", sp->dir);
+	if ((data = read_file(path, 64, &len)) != NULL) {
+		if (len != sizeof(sp->secret)) {
+			free(data);
+			snprintf(err, errlen, "%s: expected %zu bytes", path,
+			    sizeof(sp->secret));
+			return -1;
+		}
+		memcpy(sp->secret, data, len);
+		free(data);
+		return 0;
+	}
+	if (errno != ENOENT) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (getrandom(sp->secret, sizeof(sp->secret), 0) !=
+	    (ssize_t)sizeof(sp->secret)) {
+		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(tmp, sizeof(tmp), "%s/secret.tmp", sp->dir);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write_all(fd, sp->secret, sizeof(sp->secret)) < 0 ||
+	    fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return sync_path(sp->dir);
+}
+
+struct spool *
+spool_open(const char *dir, char *err, size_t errlen)
+{
+	static const char *subdirs[] = { "bodies", "events", "tmp" };
+	struct spool *sp;
+	char path[PATH_MAX];
+	size_t i;
+
+	if (strlen(dir) >= SPOOL_DIR_MAX) {
+		snprintf(err, errlen, "spool path too long: %s", dir);
+		return NULL;
+	}
+	if (make_dirs(dir, err, errlen) < 0)
+		return NULL;
+	for (i = 0; i < NELEM(subdirs); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, subdirs[i]);
+		if (make_dir(path, err, errlen) < 0)
+			return NULL;
+	}
+	sp = xcalloc(1, sizeof(*sp));
+	strlcpy_(sp->dir, dir, sizeof(sp->dir));
+	sp->events_fd = -1;
+	sp->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sp->dirfd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", dir,
+		    strerror(errno));
+		free(sp);
+		return NULL;
+	}
+	if (load_secret(sp, err, errlen) < 0) {
+		spool_close(sp);
+		return NULL;
+	}
+	sp->events_cap = EVENT_BUFFER_INITIAL;
+	sp->events = xmalloc(sp->events_cap);
+	return sp;
+}
+
+static void
+discard_bodies(struct spool *sp)
+{
+	int i;
+
+	for (i = 0; i < sp->nbodies; i++) {
+		if (sp->bodies[i].fd >= 0) {
+			close(sp->bodies[i].fd);
+			unlink(sp->bodies[i].tmp);
+		}
+	}
+	sp->nbodies = 0;
+}
+
+void
+spool_close(struct spool *sp)
+{
+	if (sp == NULL)
+		return;
+	discard_bodies(sp);
+	free(sp->bodies);
+	free(sp->events);
+	if (sp->events_fd >= 0)
+		close(sp->events_fd);
+	if (sp->dirfd >= 0)
+		close(sp->dirfd);
+	free(sp);
+}
+
+const uint8_t *
+spool_secret(const struct spool *sp)
+{
+	return sp->secret;
+}
+
+static void
+sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != 32)
+		abort();	/* SHA-256 cannot fail on valid input */
+	hex_encode(md, 32, out);
+}
+
+static bool
+already_staged(const struct spool *sp, const char *sha)
+{
+	int i;
+
+	for (i = 0; i < sp->nbodies; i++)
+		if (strcmp(sp->bodies[i].sha, sha) == 0)
+			return true;
+	return false;
+}
+
+static int
+write_compressed(int fd, const void *body, size_t len, char *err,
+    size_t errlen)
+{
+	size_t bound = ZSTD_compressBound(len), n;
+	void *out = xmalloc(bound);
+	int rc = 0;
+
+	n = ZSTD_compress(out, bound, body, len, BODY_ZSTD_LEVEL);
+	if (ZSTD_isError(n)) {
+		snprintf(err, errlen, "zstd: %s", ZSTD_getErrorName(n));
+		rc = -1;
+	} else if (write_all(fd, out, n) < 0) {
+		snprintf(err, errlen, "write: %s", strerror(errno));
+		rc = -1;
+	}
+	free(out);
+	return rc;
+}
+
+int
+spool_stage_body(struct spool *sp, const void *body, size_t len,
+    char sha_hex[SHA256_HEX_LEN + 1], char *err, size_t errlen)
+{
+	struct staged_body *b;
+	struct stat st;
+	char final[PATH_MAX];
+
+	sha256_hex(body, len, sha_hex);
+	snprintf(final, sizeof(final), "%s/bodies/%.2s/%.2s/%s.zst", sp->dir,
+	    sha_hex, sha_hex + 2, sha_hex);
+	if (already_staged(sp, sha_hex) || stat(final, &st) == 0)
+		return 0;
+	if (sp->nbodies == sp->bodies_cap) {
+		sp->bodies_cap = sp->bodies_cap ? 2 * sp->bodies_cap : 16;
+		sp->bodies = xrealloc(sp->bodies,
+		    (size_t)sp->bodies_cap * sizeof(*sp->bodies));
+	}
+	b = &sp->bodies[sp->nbodies];
+	strlcpy_(b->sha, sha_hex, sizeof(b->sha));
+	strlcpy_(b->final, final, sizeof(b->final));
+	snprintf(b->dir, sizeof(b->dir), "%s/bodies/%.2s/%.2s", sp->dir,
+	    sha_hex, sha_hex + 2);
+	snprintf(b->tmp, sizeof(b->tmp), "%s/tmp/%s.%ld.%llu", sp->dir,
+	    sha_hex, (long)getpid(), (unsigned long long)sp->tmp_counter++);
+	b->fd = open(b->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (b->fd < 0) {
+		snprintf(err, errlen, "cannot create %s: %s", b->tmp,
+		    strerror(errno));
+		return -1;
+	}
+	if (write_compressed(b->fd, body, len, err, errlen) < 0) {
+		close(b->fd);
+		unlink(b->tmp);
+		return -1;
+	}
+	sp->nbodies++;
+	return 0;
+}
+
+void
+spool_stage_event(struct spool *sp, const char *line, size_t len)
+{
+	if (sp->events_len + len > sp->events_cap) {
+		while (sp->events_len + len > sp->events_cap)
+			sp->events_cap *= 2;
+		sp->events = xrealloc(sp->events, sp->events_cap);
+	}
+	memcpy(sp->events + sp->events_len, line, len);
+	sp->events_len += len;
+}
+
+bool
+spool_has_staged(const struct spool *sp)
+{
+	return sp->nbodies > 0 || sp->events_len > 0;
+}
+
+/* Make the two levels of bodies/ab/cd/ exist; flush the parents. */
+static int
+make_body_dir(struct spool *sp, const struct staged_body *b, char *err,
+    size_t errlen)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (stat(b->dir, &st) == 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/bodies/%.2s", sp->dir, b->sha);
+	if (make_dir(path, err, errlen) < 0 ||
+	    make_dir(b->dir, err, errlen) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/bodies", sp->dir);
+	sync_path(path);
+	snprintf(path, sizeof(path), "%s/bodies/%.2s", sp->dir, b->sha);
+	sync_path(path);
+	return 0;
+}
+
+static int
+commit_bodies(struct spool *sp, char *err, size_t errlen)
+{
+	int i;
+
+	for (i = 0; i < sp->nbodies; i++) {
+		struct staged_body *b = &sp->bodies[i];
+
+		if (fdatasync(b->fd) < 0) {
+			snprintf(err, errlen, "fsync %s: %s", b->tmp,
+			    strerror(errno));
+			return -1;
+		}
+		if (make_body_dir(sp, b, err, errlen) < 0)
+			return -1;
+		if (rename(b->tmp, b->final) < 0) {
+			snprintf(err, errlen, "rename %s: %s", b->tmp,
+			    strerror(errno));
+			return -1;
+		}
+		close(b->fd);
+		b->fd = -1;
+	}
+	for (i = 0; i < sp->nbodies; i++) {
+		int j, seen = 0;
+
+		for (j = 0; j < i; j++)
+			if (strcmp(sp->bodies[j].dir, sp->bodies[i].dir) == 0)
+				seen = 1;
+		if (!seen && sync_path(sp->bodies[i].dir) < 0) {
+			snprintf(err, errlen, "fsync %s: %s",
+			    sp->bodies[i].dir, strerror(errno));
+			return -1;
+		}
+	}
+	sp->nbodies = 0;
+	return 0;
+}
+
+/* Open the events file for the current UTC hour, creating it. */
+static int
+open_events(struct spool *sp, char *err, size_t errlen)
+{
+	char hour[16], path[PATH_MAX];
+	time_t now = time(NULL);
+	struct tm tm;
+	bool created;
+
+	gmtime_r(&now, &tm);
+	strftime(hour, sizeof(hour), "%Y%m%dT%H", &tm);
+	if (sp->events_fd >= 0 && strcmp(hour, sp->events_hour) == 0)
+		return 0;
+	if (sp->events_fd >= 0)
+		close(sp->events_fd);
+	snprintf(path, sizeof(path), "%s/events/%s.jsonl", sp->dir, hour);
+	created = access(path, F_OK) != 0;
+	sp->events_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0640);
+	if (sp->events_fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	strlcpy_(sp->events_hour, hour, sizeof(sp->events_hour));
+	if (created) {
+		snprintf(path, sizeof(path), "%s/events", sp->dir);
+		sync_path(path);
+	}
+	return 0;
+}
+
+int
+spool_commit(struct spool *sp, bool durable, char *err, size_t errlen)
+{
+	if (errlen > 0)
+		err[0] = '\0';
+	/* An event may name a staged body: never write it before the body. */
+	if (sp->nbodies > 0)
+		durable = true;
+	if (durable && commit_bodies(sp, err, errlen) < 0) {
+		discard_bodies(sp);
+		sp->events_len = 0;
+		return -1;
+	}
+	if (sp->events_len == 0)
+		return 0;
+	if (open_events(sp, err, errlen) < 0 ||
+	    write_all(sp->events_fd, sp->events, sp->events_len) < 0) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "write events: %s",
+			    strerror(errno));
+		sp->events_len = 0;
+		return -1;
+	}
+	sp->events_len = 0;
+	if (durable && fdatasync(sp->events_fd) < 0) {
+		snprintf(err, errlen, "fsync events: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}

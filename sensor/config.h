@@ -1,0 +1,62 @@
+/*
+ * The sensor's configuration file (spampotd.conf(5)): one [sensor]
+ * section and one [listener NAME] section per listening socket.
+ */
+#ifndef SPAMPOT_CONFIG_H
+#define SPAMPOT_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "spampot_limits.h"
+#include "netaddr.h"
+
+#define CONFIG_NAME_MAX	     64
+#define CONFIG_HOSTNAMES_MAX 32
+
+enum service {
+	SERVICE_SMTP,	/* an open relay: SMTP from the first byte */
+	SERVICE_PROXY,	/* SOCKS4/4a/5 or HTTP, told apart by the first bytes */
+};
+
+struct listener_config {
+	char name[CONFIG_NAME_MAX];
+	char address[ADDR_TEXT_MAX];
+	int port;
+	enum service service;
+	int service_port;	/* the port a firewall redirect maps here */
+	bool trusted_set;	/* proxy-protocol-from given for this listener */
+	struct cidr trusted[TRUSTED_NETS_MAX];
+	int ntrusted;
+};
+
+struct sensor_config {
+	char name[CONFIG_NAME_MAX];
+	char spool[PATH_MAX];
+	char hostnames[CONFIG_HOSTNAMES_MAX][256];
+	int nhostnames;
+	struct cidr trusted[TRUSTED_NETS_MAX];	/* default for listeners */
+	int ntrusted;
+	int max_connections;
+	int max_connections_per_ip;
+	int banner_delay_ms;
+	struct listener_config listeners[LISTENERS_MAX];
+	int nlisteners;
+};
+
+/* Set the defaults that apply when a key is absent. */
+void config_defaults(struct sensor_config *cfg);
+
+/* Parse configuration text; returns 0, or -1 with a message in err. */
+int config_parse(const char *text, size_t len, struct sensor_config *cfg,
+    char *err, size_t errlen);
+
+/* Read and parse the file at path; returns 0, or -1 with err. */
+int config_load(const char *path, struct sensor_config *cfg, char *err,
+    size_t errlen);
+
+/* The trusted PROXY-protocol networks in force for listener l. */
+const struct cidr *config_trusted(const struct sensor_config *cfg,
+    const struct listener_config *l, int *n);
+
+#endif

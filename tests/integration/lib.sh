@@ -1,0 +1,123 @@
+# Shared helpers for the integration tests: each test sources this,
+# gets a private work directory and free loopback ports, starts a real
+# spampotd, drives it with real clients and checks the spool and the
+# database.  Every address used is on 127.0.0.0/8.
+set -euo pipefail
+
+: "${SPAMPOTD:?run through meson test}"
+: "${SPAMPOT:?run through meson test}"
+: "${SRCDIR:?run through meson test}"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/spampot-test.XXXXXX")
+SENSOR_PID=
+FAILURES=0
+
+cleanup() {
+	if [ -n "$SENSOR_PID" ]; then
+		kill -TERM "$SENSOR_PID" 2>/dev/null || true
+		wait "$SENSOR_PID" 2>/dev/null || true
+	fi
+	if [ "$FAILURES" -eq 0 ] && [ -z "${KEEP_WORK:-}" ]; then
+		rm -rf "$WORK"
+	else
+		echo "work directory kept: $WORK" >&2
+	fi
+}
+trap cleanup EXIT
+
+# Print n free TCP ports on 127.0.0.1, one per line.
+free_ports() {
+	python3 - "$1" <<'PY'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+for s in socks:
+    print(s.getsockname()[1])
+PY
+}
+
+# Record a failed check and go on, so one run shows every failure.
+fail() {
+	echo "FAIL: $*" >&2
+	FAILURES=$((FAILURES + 1))
+}
+
+pass() {
+	echo "ok: $*"
+}
+
+# expect_eq WHAT EXPECTED ACTUAL
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		pass "$1 = $3"
+	else
+		fail "$1: expected '$2', got '$3'"
+	fi
+}
+
+# Exit with the test's verdict; call at the end of every test.
+finish() {
+	if [ "$FAILURES" -ne 0 ]; then
+		echo "$FAILURES check(s) failed" >&2
+		exit 1
+	fi
+	exit 0
+}
+
+# wait_port PORT: until something accepts on 127.0.0.1:PORT (10 s).
+wait_port() {
+	local i
+	for i in $(seq 200); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "nothing listens on 127.0.0.1:$1" >&2
+	return 1
+}
+
+# start_sensor CONFIG_FILE PORT: run spampotd and wait for PORT.
+start_sensor() {
+	"$SPAMPOTD" -c "$1" 2>>"$WORK/spampotd.log" &
+	SENSOR_PID=$!
+	if ! wait_port "$2"; then
+		cat "$WORK/spampotd.log" >&2
+		return 1
+	fi
+}
+
+stop_sensor() {
+	kill -TERM "$SENSOR_PID"
+	wait "$SENSOR_PID" || true
+	SENSOR_PID=
+}
+
+# write_config FILE SECTIONS...: a sensor section for $WORK/spool plus
+# the listener sections given as text.
+write_config() {
+	local file=$1
+	shift
+	{
+		printf '[sensor]\nname = test\nspool = %s/spool\n' "$WORK"
+		printf 'hostnames = mx.test-isp.example\n'
+		printf '%s\n' "$@"
+	} >"$file"
+}
+
+# ingest: the spool into $WORK/spampot.db, quietly.
+ingest() {
+	"$SPAMPOT" ingest --db "$WORK/spampot.db" "$WORK/spool" >/dev/null
+}
+
+sql() {
+	sqlite3 -batch -noheader "$WORK/spampot.db" "$1"
+}
+
+# body_of SHA256: the stored body of a message, decompressed.
+body_of() {
+	zstd -dcq "$WORK/spool/bodies/${1:0:2}/${1:2:2}/$1.zst"
+}
