@@ -16,28 +16,28 @@
 #include "parse.h"
 
 struct http_field {
-	const char *name;	/* points into the parsed buffer */
+	const char *name; /* points into the parsed buffer */
 	size_t name_len;
-	const char *value;	/* blanks around it removed */
+	const char *value; /* blanks around it removed */
 	size_t value_len;
 };
 
 struct http_request {
-	const char *method;	/* all point into the parsed buffer */
+	const char *method; /* all point into the parsed buffer */
 	size_t method_len;
 	const char *target;
 	size_t target_len;
-	int version_minor;	/* HTTP/1.x */
+	int version_minor; /* HTTP/1.x */
 	struct http_field fields[HTTP_FIELDS_MAX];
 	int nfields;
-	size_t head_len;	/* bytes up to and including the blank line */
+	size_t head_len;        /* bytes up to and including the blank line */
 	int64_t content_length; /* -1 when absent */
 	bool chunked;
 
 	/* From the target: CONNECT's authority, or an absolute URI. */
 	char host[256];
 	uint16_t port;
-	const char *path;	/* absolute URI's path and query, or "/" */
+	const char *path; /* absolute URI's path and query, or "/" */
 	size_t path_len;
 };
 
@@ -51,14 +51,14 @@ struct http_request {
  * http:// URI, since a proxy is asked for other hosts' pages.  Bare LF
  * ends lines as CRLF does.  A request line that cannot be HTTP is
  * rejected at once; other errors wait for the whole head, so that on
- * error req still holds the method, target and fields for the log.
+ * error req still contains the method, target and fields for the log.
  */
 int http_parse_request(const char *buf, size_t len, struct http_request *req,
     const char **why, int *status);
 
 /* The value of the first field named name (case-insensitive), or NULL. */
-const struct http_field *http_find_field(const struct http_request *req,
-    const char *name);
+const struct http_field *http_find_field(
+    const struct http_request *req, const char *name);
 
 /*
  * Format a complete response with Server, Mime-Version, Date,
