@@ -1,6 +1,7 @@
 /* Allocation, formatting and file helpers; see util.h. */
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -126,7 +127,8 @@ parse_long(const char *s, long min, long max, long *out)
 	char *end;
 	long v;
 
-	if (s == NULL || *s == '\0')
+	/* strtol() would skip leading white space and accept a '+' sign. */
+	if (s == NULL || (!isdigit((unsigned char)*s) && *s != '-'))
 		return -1;
 	errno = 0;
 	v = strtol(s, &end, 10);
