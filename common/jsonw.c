@@ -2,6 +2,7 @@
 #include "jsonw.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -135,6 +136,21 @@ jsonw_int(struct jsonw *w, const char *key, int64_t val)
 }
 
 void
+jsonw_fixed2(struct jsonw *w, const char *key, double val)
+{
+	char num[48];
+	int n;
+
+	put_key(w, key);
+	if (!isfinite(val) || val > 1e15 || val < -1e15) {
+		put(w, "null", 4);
+		return;
+	}
+	n = snprintf(num, sizeof(num), "%.2f", val);
+	put(w, num, (size_t)n);
+}
+
+void
 jsonw_bool(struct jsonw *w, const char *key, bool val)
 {
 	put_key(w, key);
@@ -165,6 +181,24 @@ void
 jsonw_array_end(struct jsonw *w)
 {
 	put(w, "]", 1);
+	w->need_comma = true;
+}
+
+void
+jsonw_object_begin(struct jsonw *w, const char *key)
+{
+	if (key != NULL)
+		put_key(w, key);
+	else if (w->need_comma)
+		put(w, ",", 1);
+	put(w, "{", 1);
+	w->need_comma = false;
+}
+
+void
+jsonw_object_end(struct jsonw *w)
+{
+	put(w, "}", 1);
 	w->need_comma = true;
 }
 

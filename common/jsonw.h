@@ -26,10 +26,16 @@ void jsonw_str(struct jsonw *w, const char *key, const char *val);
 void jsonw_strn(struct jsonw *w, const char *key, const void *val,
     size_t len);
 void jsonw_int(struct jsonw *w, const char *key, int64_t val);
+/* A number with two decimals; NaN and infinities are written as null. */
+void jsonw_fixed2(struct jsonw *w, const char *key, double val);
 void jsonw_bool(struct jsonw *w, const char *key, bool val);
 void jsonw_array_begin(struct jsonw *w, const char *key);
 void jsonw_array_strn(struct jsonw *w, const void *val, size_t len);
 void jsonw_array_end(struct jsonw *w);
+
+/* A nested object; key is NULL for an object inside an array. */
+void jsonw_object_begin(struct jsonw *w, const char *key);
+void jsonw_object_end(struct jsonw *w);
 
 /* Close the object and add a newline; returns its length or -1. */
 int jsonw_end(struct jsonw *w);

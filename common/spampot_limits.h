@@ -140,6 +140,12 @@
 /* Events file size at which the sensor starts a new one. */
 #define EVENTS_FILE_SIZE_MAX (64u * 1024 * 1024)
 
+/*
+ * Largest confirmation list the sensor reads from spool/confirm/: the
+ * server writes one line per file it has verified (about 80 bytes).
+ */
+#define CONFIRM_FILE_MAX (16 * 1024 * 1024)
+
 /* Server side. */
 
 /* Longest event line the server reads; longer lines are skipped. */

@@ -28,6 +28,8 @@ config_defaults(struct sensor_config *cfg)
 	cfg->max_connections = CONN_TOTAL_MAX;
 	cfg->max_connections_per_ip = CONN_PER_IP_MAX;
 	cfg->banner_delay_ms = 0;
+	cfg->heartbeat_interval = 60;
+	cfg->min_free_disk_mb = 256;
 }
 
 /* Split a comma- or blank-separated list of networks into nets. */
@@ -121,6 +123,12 @@ sensor_key(struct sensor_config *cfg, const char *key, const char *value,
 	} else if (strcmp(key, "max-connections-per-ip") == 0) {
 		return parse_number(key, value, 1, CONN_PER_IP_MAX,
 		    &cfg->max_connections_per_ip, line, err, errlen);
+	} else if (strcmp(key, "heartbeat-interval") == 0) {
+		return parse_number(key, value, 1, 3600,
+		    &cfg->heartbeat_interval, line, err, errlen);
+	} else if (strcmp(key, "min-free-disk-mb") == 0) {
+		return parse_number(key, value, 0, 1000000,
+		    &cfg->min_free_disk_mb, line, err, errlen);
 	} else if (strcmp(key, "banner-delay-ms") == 0) {
 		return parse_number(key, value, 0, 30000,
 		    &cfg->banner_delay_ms, line, err, errlen);

@@ -40,6 +40,8 @@ struct sensor_config {
 	int max_connections;
 	int max_connections_per_ip;
 	int banner_delay_ms;
+	int heartbeat_interval;		/* seconds */
+	int min_free_disk_mb;		/* below it, no new mail is taken */
 	struct listener_config listeners[LISTENERS_MAX];
 	int nlisteners;
 };

@@ -45,7 +45,11 @@ struct server {
 	uint64_t next_session;
 	uint64_t messages_stored;
 	uint64_t rejected;
+	int64_t started_usec;
+	bool capture_paused;		/* spool disk below its minimum */
 	bool stopping;
+	struct event *heartbeat_ev;
+	struct event *disk_ev;
 };
 
 /* server.c */

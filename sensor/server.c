@@ -22,11 +22,19 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "heartbeat.h"
 #include "jsonw.h"
 #include "spampot_limits.h"
 #include "sensor.h"
 #include "server.h"
 #include "util.h"
+
+/*
+ * Seconds between checks of the spool's free space.  Short, so that
+ * capture stops soon after the disk fills and resumes soon after room
+ * is made; a statvfs call costs next to nothing.
+ */
+#define DISK_CHECK_INTERVAL 5
 
 /* Priorities: sockets first, then the commit. */
 #define PRIORITY_IO	0
@@ -266,6 +274,87 @@ emit_lifecycle(struct server *srv, const char *action)
 }
 
 static void
+check_disk(struct server *srv)
+{
+	uint64_t avail, total;
+	bool low;
+
+	if (disk_free(srv->cfg->spool, &avail, &total) < 0)
+		return;
+	low = avail < (uint64_t)srv->cfg->min_free_disk_mb * 1024 * 1024;
+	if (low != srv->capture_paused)
+		logmsg(low ? "warning" : NULL,
+		    "spool %s has %llu MiB free: capture %s", srv->cfg->spool,
+		    (unsigned long long)(avail >> 20),
+		    low ? "paused" : "resumed");
+	srv->capture_paused = low;
+}
+
+static void
+disk_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	check_disk(arg);
+}
+
+static void
+write_heartbeat(struct server *srv)
+{
+	struct heartbeat_listener ls[LISTENERS_MAX];
+	struct heartbeat hb;
+	char err[512];
+	int i, on;
+
+	memset(&hb, 0, sizeof(hb));
+	for (i = 0; i < srv->nlisteners; i++) {
+		const struct listener_config *lc = srv->listeners[i].cfg;
+		socklen_t len = sizeof(on);
+		int fd = evconnlistener_get_fd(srv->listeners[i].evl);
+
+		ls[i].name = lc->name;
+		ls[i].address = lc->address;
+		ls[i].port = lc->port;
+		ls[i].service = lc->service == SERVICE_SMTP ? "smtp" : "proxy";
+		ls[i].service_port = lc->service_port;
+		on = 0;
+		ls[i].accepting = !srv->stopping &&
+		    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 &&
+		    on;
+	}
+	hb.sensor = srv->cfg->name;
+	hb.version = SPAMPOT_VERSION_STRING;
+	hb.started_usec = srv->started_usec;
+	hb.listeners = ls;
+	hb.nlisteners = srv->nlisteners;
+	hb.connections = srv->nconns;
+	hb.messages_stored = srv->messages_stored;
+	hb.rejected = srv->rejected;
+	hb.events_file = spool_events_name(srv->spool);
+	hb.capture_paused = srv->capture_paused;
+	heartbeat_measure(&hb, srv->cfg->spool);
+	if (heartbeat_write(srv->cfg->spool, &hb, err, sizeof(err)) < 0)
+		logmsg("error", "%s", err);
+}
+
+static void
+heartbeat_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	char err[512];
+	int removed;
+
+	(void)fd;
+	(void)what;
+	removed = spool_remove_confirmed(srv->spool, err, sizeof(err));
+	if (removed < 0)
+		logmsg("warning", "%s", err);
+	else if (removed > 0)
+		logmsg(NULL, "removed %d files the server confirmed", removed);
+	write_heartbeat(srv);
+}
+
+static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
@@ -311,6 +400,22 @@ server_run(const struct sensor_config *cfg)
 	sigint = evsignal_new(srv.base, SIGINT, signal_cb, &srv);
 	event_add(sigterm, NULL);
 	event_add(sigint, NULL);
+	srv.started_usec = now_usec();
+	check_disk(&srv);
+	srv.disk_ev = event_new(srv.base, -1, EV_PERSIST, disk_cb, &srv);
+	{
+		struct timeval tv = { DISK_CHECK_INTERVAL, 0 };
+
+		event_add(srv.disk_ev, &tv);
+	}
+	srv.heartbeat_ev = event_new(srv.base, -1, EV_PERSIST, heartbeat_cb,
+	    &srv);
+	{
+		struct timeval tv = { cfg->heartbeat_interval, 0 };
+
+		event_add(srv.heartbeat_ev, &tv);
+	}
+	write_heartbeat(&srv);
 	emit_lifecycle(&srv, "sensor.start");
 	logmsg(NULL, "sensor %s ready: %d listeners, spool %s", cfg->name,
 	    srv.nlisteners, cfg->spool);
@@ -320,6 +425,9 @@ server_run(const struct sensor_config *cfg)
 	commit_cb(-1, 0, &srv);
 	session_close_all(&srv);
 	spool_commit(srv.spool, true, err, sizeof(err));
+	write_heartbeat(&srv);
+	event_free(srv.heartbeat_ev);
+	event_free(srv.disk_ev);
 	event_free(sigterm);
 	event_free(sigint);
 	rc = 0;

@@ -140,7 +140,8 @@ const char *smtp_personality_name(const struct smtp_personality *p);
 /*
  * Pick the personality and host name a client meets, stable for that
  * address: a keyed hash of (secret, client_ip) chooses among the
- * personalities and the configured host names.
+ * personalities and the configured host names.  With no host names,
+ * the host name is "localhost".
  */
 void smtp_personality_pick(const uint8_t secret[32], const char *client_ip,
     const char *const *hostnames, int nhostnames,

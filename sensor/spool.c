@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <ctype.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -56,6 +58,8 @@ struct spool {
 
 	int events_fd;
 	char events_hour[16];	/* YYYYMMDDTHH of the open events file */
+	char events_name[48];	/* its name under events/ */
+	size_t events_size;
 };
 
 static int
@@ -144,7 +148,8 @@ load_secret(struct spool *sp, char *err, size_t errlen)
 struct spool *
 spool_open(const char *dir, char *err, size_t errlen)
 {
-	static const char *subdirs[] = { "bodies", "events", "tmp" };
+	static const char *subdirs[] = { "bodies", "events", "tmp",
+		"confirm" };
 	struct spool *sp;
 	char path[PATH_MAX];
 	size_t i;
@@ -375,36 +380,63 @@ commit_bodies(struct spool *sp, char *err, size_t errlen)
 	return 0;
 }
 
-/* Open the events file for the current UTC hour, creating it. */
+/*
+ * Open the events file to append to.  A new file starts at each UTC
+ * hour, when the current one reaches EVENTS_FILE_SIZE_MAX, and at every
+ * start of the daemon, and is never reopened once closed: a file that
+ * is not the newest is complete, and the server may remove it once it
+ * has read it.  Names sort in time order: YYYYMMDDTHHMMSS[-N].jsonl.
+ */
 static int
 open_events(struct spool *sp, char *err, size_t errlen)
 {
-	char hour[16], path[PATH_MAX];
+	char hour[16], stamp[32], path[PATH_MAX];
 	time_t now = time(NULL);
 	struct tm tm;
-	bool created;
+	int n;
 
 	gmtime_r(&now, &tm);
 	strftime(hour, sizeof(hour), "%Y%m%dT%H", &tm);
-	if (sp->events_fd >= 0 && strcmp(hour, sp->events_hour) == 0)
+	if (sp->events_fd >= 0 && strcmp(hour, sp->events_hour) == 0 &&
+	    sp->events_size < EVENTS_FILE_SIZE_MAX)
 		return 0;
-	if (sp->events_fd >= 0)
+	if (sp->events_fd >= 0) {
+		fdatasync(sp->events_fd);
 		close(sp->events_fd);
-	snprintf(path, sizeof(path), "%s/events/%s.jsonl", sp->dir, hour);
-	created = access(path, F_OK) != 0;
-	sp->events_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0640);
+		sp->events_fd = -1;
+	}
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	for (n = 0; n < 1000; n++) {
+		if (n == 0)
+			snprintf(sp->events_name, sizeof(sp->events_name),
+			    "%s.jsonl", stamp);
+		else
+			snprintf(sp->events_name, sizeof(sp->events_name),
+			    "%s-%d.jsonl", stamp, n);
+		snprintf(path, sizeof(path), "%s/events/%s", sp->dir,
+		    sp->events_name);
+		sp->events_fd = open(path,
+		    O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+		if (sp->events_fd >= 0 || errno != EEXIST)
+			break;
+	}
 	if (sp->events_fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path,
+		snprintf(err, errlen, "cannot create %s: %s", path,
 		    strerror(errno));
+		sp->events_name[0] = '\0';
 		return -1;
 	}
 	strlcpy_(sp->events_hour, hour, sizeof(sp->events_hour));
-	if (created) {
-		snprintf(path, sizeof(path), "%s/events", sp->dir);
-		sync_path(path);
-	}
+	sp->events_size = 0;
+	snprintf(path, sizeof(path), "%s/events", sp->dir);
+	sync_path(path);
 	return 0;
+}
+
+const char *
+spool_events_name(const struct spool *sp)
+{
+	return sp->events_name;
 }
 
 int
@@ -430,10 +462,127 @@ spool_commit(struct spool *sp, bool durable, char *err, size_t errlen)
 		sp->events_len = 0;
 		return -1;
 	}
+	sp->events_size += sp->events_len;
 	sp->events_len = 0;
 	if (durable && fdatasync(sp->events_fd) < 0) {
 		snprintf(err, errlen, "fsync events: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+static bool
+all_chars(const char *s, size_t n, int (*pred)(int))
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!pred((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static int
+is_lower_hex(int c)
+{
+	return isdigit(c) || (c >= 'a' && c <= 'f');
+}
+
+/* "YYYYMMDDTHHMMSS.jsonl" or "YYYYMMDDTHHMMSS-N.jsonl". */
+static bool
+valid_events_name(const char *name)
+{
+	size_t len = strlen(name);
+	const char *dot;
+
+	if (len < 21 || len > 25 || !all_chars(name, 8, isdigit) ||
+	    name[8] != 'T' || !all_chars(name + 9, 6, isdigit))
+		return false;
+	dot = name + 15;
+	if (*dot == '-') {
+		const char *d = dot + 1;
+
+		dot = strchr(d, '.');
+		if (dot == NULL || dot == d || dot - d > 3 ||
+		    !all_chars(d, (size_t)(dot - d), isdigit))
+			return false;
+	}
+	return strcmp(dot, ".jsonl") == 0;
+}
+
+/* "bodies/ab/cd/abcd....zst" with a 64-digit lowercase hash. */
+static bool
+valid_body_path(const char *p)
+{
+	const char *h;
+
+	if (strlen(p) != 7 + 3 + 3 + 64 + 4 || strncmp(p, "bodies/", 7) != 0)
+		return false;
+	h = p + 13;
+	return p[9] == '/' && p[12] == '/' && p[7] == h[0] &&
+	    p[8] == h[1] && p[10] == h[2] && p[11] == h[3] &&
+	    all_chars(h, 64, is_lower_hex) && strcmp(h + 64, ".zst") == 0;
+}
+
+static int
+remove_listed(struct spool *sp, char *list, size_t len)
+{
+	char path[PATH_MAX];
+	char *line, *save = NULL;
+	int removed = 0;
+
+	(void)len;
+	for (line = strtok_r(list, "\r\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\r\n", &save)) {
+		bool ok;
+
+		if (strncmp(line, "events/", 7) == 0)
+			ok = valid_events_name(line + 7) &&
+			    strcmp(line + 7, sp->events_name) != 0;
+		else
+			ok = valid_body_path(line);
+		if (!ok)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", sp->dir, line);
+		if (unlink(path) == 0)
+			removed++;
+	}
+	return removed;
+}
+
+int
+spool_remove_confirmed(struct spool *sp, char *err, size_t errlen)
+{
+	char dir[SPOOL_DIR_MAX + 16], path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int removed = 0;
+
+	snprintf(dir, sizeof(dir), "%s/confirm", sp->dir);
+	if ((d = opendir(dir)) == NULL) {
+		snprintf(err, errlen, "cannot read %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name), len;
+		struct stat st;
+		char *list;
+
+		if (n < 5 || strcmp(de->d_name + n - 4, ".txt") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if ((list = read_file(path, CONFIRM_FILE_MAX, &len)) == NULL) {
+			logmsg("warning", "cannot read %s: %s", path,
+			    strerror(errno));
+			continue;
+		}
+		removed += remove_listed(sp, list, len);
+		free(list);
+		unlink(path);
+	}
+	closedir(d);
+	return removed;
 }

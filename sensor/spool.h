@@ -47,4 +47,17 @@ bool spool_has_staged(const struct spool *sp);
  */
 int spool_commit(struct spool *sp, bool durable, char *err, size_t errlen);
 
+/*
+ * Remove the files that the server has confirmed it holds: each
+ * confirm/NAME.txt in the spool lists paths such as
+ * "events/20261204T160000.jsonl" or "bodies/ab/cd/<sha256>.zst", one
+ * per line.  Only closed events files and bodies are removed, nothing
+ * outside them whatever a line says; each list is deleted once done.
+ * Returns the number of files removed, or -1 with err.
+ */
+int spool_remove_confirmed(struct spool *sp, char *err, size_t errlen);
+
+/* Name of the events file being written, under events/; "" if none. */
+const char *spool_events_name(const struct spool *sp);
+
 #endif
