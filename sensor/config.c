@@ -208,6 +208,13 @@ start_section(struct parse_ctx *ctx, const char *section, const char *name,
 		    line);
 		return -1;
 	}
+	/* A name cut to fit could equal another listener's. */
+	if (strlen(name) >= sizeof(cfg->listeners[0].name)) {
+		snprintf(err, errlen,
+		    "line %d: listener name longer than %zu bytes", line,
+		    sizeof(cfg->listeners[0].name) - 1);
+		return -1;
+	}
 	if (cfg->nlisteners == LISTENERS_MAX) {
 		snprintf(err, errlen, "line %d: more than %d listeners", line,
 		    LISTENERS_MAX);
