@@ -563,6 +563,9 @@ apply_option(int c, char *arg, struct options *opt)
 		return parse_groups(arg, opt);
 	case OPT_TIMEOUT:
 		return parse_count("--timeout", arg, 1, 3600, &opt->timeout);
+	case OPT_HELP:
+		usage();
+		return 1;
 	default:
 		usage();
 		return -1;
@@ -583,13 +586,15 @@ parse_options(int argc, char **argv, struct options *opt)
 	opt->proxy_version = 1;
 	opt->per_session = 1;
 	opt->timeout = DEFAULT_TIMEOUT;
+	/* strtok_r cuts the list in place, so start from a fresh copy. */
+	memcpy(default_groups, DEFAULT_GROUPS, sizeof(default_groups));
 	if (parse_groups(default_groups, opt) < 0)
 		return -1;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+", long_options, NULL)) != -1)
-		if (apply_option(c, optarg, opt) < 0)
-			return -1;
+		if ((c = apply_option(c, optarg, opt)) != 0)
+			return c < 0 ? -1 : 0;
 	if (optind >= argc) {
 		usage();
 		return -1;
@@ -1085,7 +1090,9 @@ target_host(const struct options *opt, const struct mail_envelope *env,
 
 /*
  * Open a connection for a session whose first message is env: PROXY
- * header, proxy handshake, banner and EHLO.
+ * header, proxy handshake, banner and EHLO.  NOTE: with more than one
+ * message per session, the later messages go out under the first
+ * message's origin address and HELO name.
  */
 static enum step
 open_session(struct conn *c, struct run *run, const struct mail_envelope *env,
@@ -1389,8 +1396,8 @@ cmd_replay(int argc, char **argv)
 	size_t k;
 	unsigned long failed = 0;
 
-	if ((first = parse_options(argc, argv, &opt)) < 0)
-		return 2;
+	if ((first = parse_options(argc, argv, &opt)) <= 0)
+		return first < 0 ? 2 : 0;
 	memset(&run, 0, sizeof(run));
 	run.opt = &opt;
 	if (resolve_sensor(&opt, &run) < 0)
