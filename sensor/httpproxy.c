@@ -472,6 +472,7 @@ http_parse_request(const char *buf, size_t len, struct http_request *req,
     const char **why, int *status)
 {
 	size_t limit, off, end, next, fields_off;
+	int nlines;
 
 	memset(req, 0, sizeof(*req));
 	req->content_length = -1;
@@ -493,10 +494,14 @@ http_parse_request(const char *buf, size_t len, struct http_request *req,
 	    PARSE_OK)
 		return PARSE_ERROR;
 
-	/* Find the blank line that ends the head. */
+	/*
+	 * Find the blank line that ends the head.  Too many field lines
+	 * are rejected without waiting for it, so that a peer sending
+	 * short lines slowly does not make every call rescan them.
+	 */
 	fields_off = next;
 	off = next;
-	for (;;) {
+	for (nlines = 0;; nlines++) {
 		if (!next_line(buf, limit, off, &end, &next)) {
 			if (len < HTTP_HEAD_MAX)
 				return PARSE_MORE;
@@ -504,6 +509,8 @@ http_parse_request(const char *buf, size_t len, struct http_request *req,
 		}
 		if (end == off)
 			break;
+		if (nlines == HTTP_FIELDS_MAX)
+			return fail(why, status, "too many header fields", 431);
 		off = next;
 	}
 	req->head_len = next;

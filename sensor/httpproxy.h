@@ -49,9 +49,10 @@ struct http_request {
  * a proxy does not forward, 505 for a major version other than 1.
  * A CONNECT target must be host:port; other methods need an absolute
  * http:// URI, since a proxy is asked for other hosts' pages.  Bare LF
- * ends lines as CRLF does.  A request line that cannot be HTTP is
- * rejected at once; other errors wait for the whole head, so that on
- * error req still contains the method, target and fields for the log.
+ * ends lines as CRLF does.  A request line that cannot be HTTP, and
+ * field lines past HTTP_FIELDS_MAX, are rejected at once.  Other errors
+ * wait for the whole head, so that on error req still contains the
+ * method, target and fields for the log.
  */
 int http_parse_request(const char *buf, size_t len, struct http_request *req,
     const char **why, int *status);

@@ -406,6 +406,15 @@ field_count_limit(void **state)
 	res = parse_text(text, &req);
 	assert_int_equal(res.r, PARSE_ERROR);
 	assert_int_equal(res.status, 431);
+
+	/* The extra line is enough: the blank line is not waited for. */
+	text[strlen(text) - 2] = '\0';
+	res = parse_text(text, &req);
+	assert_int_equal(res.r, PARSE_ERROR);
+	assert_int_equal(res.status, 431);
+	*strrchr(text, '\n') = '\0';
+	res = parse_text(text, &req);
+	assert_int_equal(res.r, PARSE_MORE);
 	free(text);
 }
 
