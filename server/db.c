@@ -1,1 +1,430 @@
-/* placeholder: not yet written */
+/*
+ * The SQLite store.  The schema is a list of migrations, one per
+ * version, applied in order inside one transaction.  A file written by
+ * an older build is thus brought up to date on open, and a crash during
+ * a migration leaves the old version intact.
+ *
+ * Counts that reports need are kept in rollup tables at ingest, per
+ * minute and per source address and day, so that a report reads a few
+ * thousand rows where the message table may hold millions.
+ */
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* Milliseconds to wait for another writer, such as a running ingest. */
+#define DB_BUSY_TIMEOUT_MS 10000
+
+struct db {
+	sqlite3 *handle;
+	sqlite3_stmt *stmts[STMT_COUNT];
+};
+
+/* Schema version 1: the first layout. */
+static const char schema_v1[] =
+    "CREATE TABLE sensor ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " version TEXT,"
+    " started TEXT);"
+    "CREATE TABLE ingested_file ("
+    " path TEXT PRIMARY KEY,"
+    " sensor_id INTEGER REFERENCES sensor(id),"
+    " offset_bytes INTEGER NOT NULL,"
+    " lines INTEGER NOT NULL);"
+    "CREATE TABLE session ("
+    " sensor_id INTEGER NOT NULL REFERENCES sensor(id),"
+    " session_id TEXT NOT NULL,"
+    " source_ip TEXT,"
+    " source_port INTEGER,"
+    " relay_ip TEXT,"
+    " destination_ip TEXT,"
+    " service_port INTEGER,"
+    " listener_port INTEGER,"
+    " listener_service TEXT,"
+    " proxy_protocol TEXT,"
+    " proxy_target TEXT,"
+    " start_time TEXT,"
+    " end_time TEXT,"
+    " duration_ms INTEGER,"
+    " bytes_in INTEGER,"
+    " bytes_out INTEGER,"
+    " messages INTEGER,"
+    " end_reason TEXT,"
+    " PRIMARY KEY (sensor_id, session_id));"
+    "CREATE INDEX session_source_ip ON session(source_ip);"
+    "CREATE TABLE message ("
+    " id INTEGER PRIMARY KEY,"
+    " sensor_id INTEGER NOT NULL REFERENCES sensor(id),"
+    " session_id TEXT NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " time TEXT NOT NULL,"
+    " day TEXT NOT NULL,"
+    " source_ip TEXT,"
+    " service_port INTEGER,"
+    " protocol TEXT,"
+    " proxy_target TEXT,"
+    " helo TEXT,"
+    " esmtp INTEGER,"
+    " mail_from TEXT,"
+    " rcpt_count INTEGER,"
+    " rcpt TEXT,"
+    " size INTEGER,"
+    " sha256 TEXT,"
+    " queue_id TEXT,"
+    " personality TEXT,"
+    " UNIQUE (sensor_id, session_id, seq));"
+    "CREATE INDEX message_day ON message(day);"
+    "CREATE TABLE auth ("
+    " id INTEGER PRIMARY KEY,"
+    " sensor_id INTEGER NOT NULL REFERENCES sensor(id),"
+    " session_id TEXT NOT NULL,"
+    " time TEXT NOT NULL,"
+    " protocol TEXT,"
+    " user_name TEXT,"
+    " password TEXT,"
+    " outcome TEXT,"
+    " UNIQUE (sensor_id, session_id, time, user_name, password));"
+    "CREATE TABLE proxy_request ("
+    " id INTEGER PRIMARY KEY,"
+    " sensor_id INTEGER NOT NULL REFERENCES sensor(id),"
+    " session_id TEXT NOT NULL,"
+    " time TEXT NOT NULL,"
+    " protocol TEXT,"
+    " command TEXT,"
+    " target TEXT,"
+    " target_host TEXT,"
+    " target_port INTEGER,"
+    " user_name TEXT,"
+    " outcome TEXT,"
+    " reply TEXT,"
+    " url TEXT,"
+    " UNIQUE (sensor_id, session_id, time, command, target));"
+    "CREATE INDEX proxy_request_target ON proxy_request(target_host);"
+    "CREATE TABLE ip ("
+    " ip TEXT PRIMARY KEY,"
+    " asn INTEGER,"
+    " as_name TEXT,"
+    " country TEXT,"
+    " os_class TEXT NOT NULL DEFAULT 'Unknown',"
+    " os_label TEXT,"
+    " enriched INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX ip_pending ON ip(enriched) WHERE enriched = 0;"
+    "CREATE INDEX ip_asn ON ip(asn);"
+    "CREATE TABLE rollup_minute ("
+    " minute INTEGER NOT NULL,"
+    " sensor_id INTEGER NOT NULL,"
+    " service_port INTEGER NOT NULL,"
+    " messages INTEGER NOT NULL DEFAULT 0,"
+    " recipients INTEGER NOT NULL DEFAULT 0,"
+    " connections INTEGER NOT NULL DEFAULT 0,"
+    " bytes_in INTEGER NOT NULL DEFAULT 0,"
+    " bytes_out INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (minute, sensor_id, service_port)) WITHOUT ROWID;"
+    "CREATE TABLE rollup_ip_day ("
+    " day TEXT NOT NULL,"
+    " sensor_id INTEGER NOT NULL,"
+    " source_ip TEXT NOT NULL,"
+    " messages INTEGER NOT NULL DEFAULT 0,"
+    " recipients INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (day, sensor_id, source_ip)) WITHOUT ROWID;"
+    "CREATE INDEX rollup_ip_day_ip ON rollup_ip_day(source_ip);";
+
+/* Migration i brings the schema from version i to version i + 1. */
+static const char *const migrations[DB_SCHEMA_VERSION] = {
+    schema_v1,
+};
+
+static const char *const stmt_sql[STMT_COUNT] = {
+    [STMT_SENSOR_FIND] = "SELECT id FROM sensor WHERE name = ?1",
+    [STMT_SENSOR_INSERT] = "INSERT INTO sensor(name) VALUES (?1)",
+    [STMT_SENSOR_VERSION] = "UPDATE sensor SET version = ?2, started = ?3"
+			    " WHERE id = ?1",
+    [STMT_FILE_FIND] = "SELECT offset_bytes, lines FROM ingested_file"
+		       " WHERE path = ?1",
+    [STMT_FILE_UPSERT] =
+	"INSERT INTO ingested_file(path, sensor_id, offset_bytes, lines)"
+	" VALUES (?1, ?2, ?3, ?4) ON CONFLICT(path) DO UPDATE SET"
+	" sensor_id = coalesce(excluded.sensor_id, sensor_id),"
+	" offset_bytes = excluded.offset_bytes, lines = excluded.lines",
+    /* A start fills a row that an earlier end created, but only once. */
+    [STMT_SESSION_START] =
+	"INSERT INTO session(sensor_id, session_id, source_ip,"
+	" source_port, relay_ip, destination_ip, service_port,"
+	" listener_port, listener_service, start_time)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+	" ON CONFLICT(sensor_id, session_id) DO UPDATE SET"
+	" source_ip = excluded.source_ip,"
+	" source_port = excluded.source_port,"
+	" relay_ip = excluded.relay_ip,"
+	" destination_ip = excluded.destination_ip,"
+	" service_port = excluded.service_port,"
+	" listener_port = excluded.listener_port,"
+	" listener_service = excluded.listener_service,"
+	" start_time = excluded.start_time"
+	" WHERE start_time IS NULL",
+    [STMT_SESSION_REJECTED] =
+	"INSERT INTO session(sensor_id, session_id, source_ip,"
+	" service_port, start_time, end_time, end_reason)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)"
+	" ON CONFLICT(sensor_id, session_id) DO NOTHING",
+    [STMT_SESSION_END] =
+	"INSERT INTO session(sensor_id, session_id, end_time,"
+	" duration_ms, bytes_in, bytes_out, messages, end_reason)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+	" ON CONFLICT(sensor_id, session_id) DO UPDATE SET"
+	" end_time = excluded.end_time,"
+	" duration_ms = excluded.duration_ms,"
+	" bytes_in = excluded.bytes_in, bytes_out = excluded.bytes_out,"
+	" messages = excluded.messages, end_reason = excluded.end_reason"
+	" WHERE end_time IS NULL",
+    [STMT_SESSION_PORT] = "SELECT service_port FROM session"
+			  " WHERE sensor_id = ?1 AND session_id = ?2",
+    [STMT_SESSION_PROXY] =
+	"UPDATE session SET proxy_protocol = ?3, proxy_target = ?4"
+	" WHERE sensor_id = ?1 AND session_id = ?2"
+	" AND proxy_protocol IS NULL",
+    [STMT_MESSAGE_INSERT] =
+	"INSERT OR IGNORE INTO message(sensor_id, session_id, seq, time,"
+	" day, source_ip, service_port, protocol, proxy_target, helo,"
+	" esmtp, mail_from, rcpt_count, rcpt, size, sha256, queue_id,"
+	" personality) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+    [STMT_AUTH_INSERT] =
+	"INSERT OR IGNORE INTO auth(sensor_id, session_id, time,"
+	" protocol, user_name, password, outcome)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [STMT_PROXY_REQUEST_INSERT] =
+	"INSERT OR IGNORE INTO proxy_request(sensor_id, session_id, time,"
+	" protocol, command, target, target_host, target_port, user_name,"
+	" outcome, reply, url)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [STMT_IP_INSERT] = "INSERT OR IGNORE INTO ip(ip) VALUES (?1)",
+    [STMT_ROLLUP_MINUTE_ADD] =
+	"INSERT INTO rollup_minute(minute, sensor_id, service_port,"
+	" messages, recipients, connections, bytes_in, bytes_out)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+	" ON CONFLICT(minute, sensor_id, service_port) DO UPDATE SET"
+	" messages = messages + excluded.messages,"
+	" recipients = recipients + excluded.recipients,"
+	" connections = connections + excluded.connections,"
+	" bytes_in = bytes_in + excluded.bytes_in,"
+	" bytes_out = bytes_out + excluded.bytes_out",
+    [STMT_ROLLUP_IP_DAY_ADD] =
+	"INSERT INTO rollup_ip_day(day, sensor_id, source_ip, messages,"
+	" recipients) VALUES (?1, ?2, ?3, ?4, ?5)"
+	" ON CONFLICT(day, sensor_id, source_ip) DO UPDATE SET"
+	" messages = messages + excluded.messages,"
+	" recipients = recipients + excluded.recipients",
+    [STMT_IP_PENDING] = "SELECT ip FROM ip WHERE enriched = 0",
+    [STMT_IP_ENRICH] = "UPDATE ip SET asn = ?2, as_name = ?3,"
+		       " country = ?4, enriched = ?5 WHERE ip = ?1",
+};
+
+static int
+schema_version(struct db *db, int *version)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (db_exec(db,
+		"CREATE TABLE IF NOT EXISTS schema_version"
+		" (version INTEGER NOT NULL)") < 0)
+		return -1;
+	if (sqlite3_prepare_v2(db->handle,
+		"SELECT max(version) FROM schema_version", -1, &st,
+		NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	*version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int
+migrate(struct db *db, char *err, size_t errlen)
+{
+	char sql[64];
+	int version, v;
+
+	if (db_begin(db) < 0)
+		goto fail;
+	if (schema_version(db, &version) < 0)
+		goto fail_tx;
+	if (version > DB_SCHEMA_VERSION) {
+		db_rollback(db);
+		bufprintf(err, errlen,
+		    "database schema version %d is newer than this program"
+		    " (%d); use a newer spampot",
+		    version, DB_SCHEMA_VERSION);
+		return -1;
+	}
+	for (v = version; v < DB_SCHEMA_VERSION; v++) {
+		if (db_exec(db, migrations[v]) < 0)
+			goto fail_tx;
+		bufprintf(sql, sizeof(sql),
+		    "INSERT INTO schema_version VALUES (%d)", v + 1);
+		if (db_exec(db, sql) < 0)
+			goto fail_tx;
+	}
+	if (db_commit(db) < 0)
+		goto fail;
+	return 0;
+fail_tx:
+	bufprintf(err, errlen, "schema migration failed: %s", db_error(db));
+	db_rollback(db);
+	return -1;
+fail:
+	bufprintf(err, errlen, "schema migration failed: %s", db_error(db));
+	return -1;
+}
+
+struct db *
+db_open(const char *path, bool create, char *err, size_t errlen)
+{
+	struct db *db = xcalloc(1, sizeof(*db));
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+
+	if (create)
+		flags |= SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(path, &db->handle, flags, NULL) != SQLITE_OK) {
+		bufprintf(err, errlen, "cannot open database %s: %s", path,
+		    db->handle != NULL ? sqlite3_errmsg(db->handle)
+				       : "out of memory");
+		db_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db->handle, DB_BUSY_TIMEOUT_MS);
+	/*
+	 * WAL lets a report read while an ingest writes.  NORMAL
+	 * synchronisation may lose the last commits on power failure but
+	 * never corrupts the file, and a lost commit also loses its
+	 * recorded offset, so the next ingest reads those lines again.
+	 */
+	if (db_exec(db, "PRAGMA journal_mode = WAL") < 0 ||
+	    db_exec(db, "PRAGMA synchronous = NORMAL") < 0 ||
+	    db_exec(db, "PRAGMA cache_size = -65536") < 0) {
+		bufprintf(err, errlen, "cannot set up database %s: %s", path,
+		    db_error(db));
+		db_close(db);
+		return NULL;
+	}
+	if (migrate(db, err, errlen) < 0) {
+		db_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+void
+db_close(struct db *db)
+{
+	size_t i;
+
+	if (db == NULL)
+		return;
+	for (i = 0; i < STMT_COUNT; i++)
+		sqlite3_finalize(db->stmts[i]);
+	sqlite3_close(db->handle);
+	free(db);
+}
+
+const char *
+db_default_path(void)
+{
+	const char *env = getenv("SPAMPOT_DB");
+
+	return env != NULL && *env != '\0' ? env : DB_DEFAULT_PATH;
+}
+
+sqlite3 *
+db_handle(struct db *db)
+{
+	return db->handle;
+}
+
+sqlite3_stmt *
+db_stmt(struct db *db, enum db_stmt id)
+{
+	sqlite3_stmt *st = db->stmts[id];
+
+	if (st == NULL) {
+		/* The SQL is ours and fixed: failing to prepare it is a bug. */
+		if (sqlite3_prepare_v3(db->handle, stmt_sql[id], -1,
+			SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+			fprintf(stderr, "%s: cannot prepare statement %d: %s\n",
+			    progname, (int)id, sqlite3_errmsg(db->handle));
+			abort();
+		}
+		db->stmts[id] = st;
+		return st;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+int
+db_exec(struct db *db, const char *sql)
+{
+	return sqlite3_exec(db->handle, sql, NULL, NULL, NULL) == SQLITE_OK
+	    ? 0
+	    : -1;
+}
+
+int
+db_begin(struct db *db)
+{
+	/* IMMEDIATE takes the write lock now, not halfway through a chunk. */
+	return db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int
+db_commit(struct db *db)
+{
+	return db_exec(db, "COMMIT");
+}
+
+void
+db_rollback(struct db *db)
+{
+	if (!sqlite3_get_autocommit(db->handle))
+		(void)db_exec(db, "ROLLBACK");
+}
+
+int
+db_step_done(sqlite3_stmt *stmt)
+{
+	int rc = sqlite3_step(stmt);
+
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+const char *
+db_error(struct db *db)
+{
+	return sqlite3_errmsg(db->handle);
+}
+
+void
+db_bind_text(sqlite3_stmt *stmt, int idx, const char *s)
+{
+	if (s == NULL)
+		sqlite3_bind_null(stmt, idx);
+	else
+		sqlite3_bind_text(stmt, idx, s, -1, SQLITE_STATIC);
+}
+
+void
+db_bind_opt_int(sqlite3_stmt *stmt, int idx, int64_t v)
+{
+	if (v < 0)
+		sqlite3_bind_null(stmt, idx);
+	else
+		sqlite3_bind_int64(stmt, idx, v);
+}
