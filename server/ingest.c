@@ -1,1 +1,1468 @@
-/* placeholder: not yet written */
+/*
+ * Ingest: read events files of a spool and store their rows.
+ *
+ * The spool is trusted no more than the peers whose bytes it records: a
+ * line may be cut, overlong, not JSON, or carry values of the wrong type,
+ * and each such line is counted, reported and skipped.  Rows are stored
+ * in transactions of a few MiB of input, each of which also records the
+ * offset just past the last complete line read in every file it
+ * touched.  A run that dies part way thus leaves the database as if the
+ * open transaction had never begun, and the next run reads those lines
+ * again.  Rows are keyed so that a line read twice adds nothing, and
+ * rollups grow only when a row was really added.
+ */
+#include "ingest.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "enrich.h"
+#include "spampot_limits.h"
+#include "util.h"
+
+/*
+ * Bytes of events stored per transaction, across files.  Each commit
+ * rewrites the index and rollup pages it touched, so larger chunks
+ * write less.  4 MiB is roughly 6000 events of the usual size, and
+ * redoing that much after a crash is quick.
+ */
+#define INGEST_CHUNK_BYTES (4 * 1024 * 1024)
+
+/* Bytes read from a file at a time. */
+#define INGEST_READ_BYTES (256 * 1024)
+
+/* Bad lines reported one by one per file; the rest are only counted. */
+#define INGEST_BAD_REPORT_MAX 20
+
+/* Sensor names whose ids are cached during one run. */
+#define SENSOR_CACHE_MAX 32
+
+/* Line reader. */
+
+void
+line_reader_init(struct line_reader *r, uint64_t offset, uint64_t line_no)
+{
+	memset(r, 0, sizeof(*r));
+	r->offset = offset;
+	r->line_no = line_no;
+}
+
+void
+line_reader_free(struct line_reader *r)
+{
+	free(r->partial);
+	r->partial = NULL;
+}
+
+/* Keep the unfinished tail of a feed, or only its length once overlong. */
+static void
+keep_partial(struct line_reader *r, const char *p, size_t n)
+{
+	if (r->skipped > 0 || r->partial_len + n > INGEST_LINE_MAX) {
+		r->skipped += r->partial_len + n;
+		r->partial_len = 0;
+		return;
+	}
+	if (r->partial == NULL)
+		r->partial = xmalloc(INGEST_LINE_MAX);
+	memcpy(r->partial + r->partial_len, p, n);
+	r->partial_len += n;
+}
+
+int
+line_reader_feed(
+    struct line_reader *r, const char *data, size_t len, line_fn fn, void *arg)
+{
+	const char *p = data, *end = data + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *line = p;
+		size_t n, total;
+
+		if (nl == NULL) {
+			keep_partial(r, p, (size_t)(end - p));
+			return 0;
+		}
+		n = (size_t)(nl - p);
+		total = r->skipped + r->partial_len + n;
+		if (r->skipped == 0 && r->partial_len > 0 &&
+		    total <= INGEST_LINE_MAX) {
+			memcpy(r->partial + r->partial_len, p, n);
+			line = r->partial;
+		}
+		if (total > INGEST_LINE_MAX)
+			line = NULL;
+		r->line_no++;
+		r->offset += total + 1;
+		r->skipped = 0;
+		r->partial_len = 0;
+		p = nl + 1;
+		if (fn(arg, line, total, r->line_no, r->offset) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Event mapper. */
+
+enum field_type {
+	F_TEXT,   /* string */
+	F_TIME,   /* RFC 3339 UTC string */
+	F_IP,     /* IPv4 or IPv6 address, stored in canonical text */
+	F_PORT,   /* integer 0-65535 */
+	F_COUNT,  /* integer >= 0 */
+	F_BOOL,   /* true or false, stored as 1 or 0 */
+	F_LIST,   /* array of strings, stored as compact JSON text */
+	F_SHA256, /* 64 lowercase hex digits */
+};
+
+#define KIND(k)    (1u << (k))
+#define IN_SESSION (~(KIND(EVENT_SENSOR_START) | KIND(EVENT_SENSOR_STOP)))
+#define ALL_KINDS  (~0u)
+#define FROM_SOURCE                                                            \
+	(KIND(EVENT_SESSION_START) | KIND(EVENT_SESSION_REJECTED) |            \
+	    KIND(EVENT_MESSAGE_STORED))
+
+/* A key of the event object, where it goes and for which kinds it must be. */
+struct field {
+	const char *key;
+	enum field_type type;
+	size_t offset;
+	unsigned required; /* KIND() bits */
+};
+
+#define AT(member) offsetof(struct event, member)
+
+static const struct field fields[] = {
+    {"@timestamp", F_TIME, AT(timestamp), ALL_KINDS},
+    {"sensor.name", F_TEXT, AT(sensor), 0},
+    {"sensor.version", F_TEXT, AT(sensor_version), 0},
+    {"session.id", F_TEXT, AT(session_id), IN_SESSION},
+    {"source.ip", F_IP, AT(source_ip), FROM_SOURCE},
+    {"source.port", F_PORT, AT(source_port), 0},
+    {"relay.ip", F_IP, AT(relay_ip), 0},
+    {"destination.ip", F_IP, AT(destination_ip), 0},
+    {"destination.port", F_PORT, AT(destination_port), FROM_SOURCE},
+    {"listener.port", F_PORT, AT(listener_port), 0},
+    {"listener.service", F_TEXT, AT(listener_service), 0},
+    {"event.reason", F_TEXT, AT(reason), 0},
+    {"event.outcome", F_TEXT, AT(outcome), 0},
+    {"proxy.protocol", F_TEXT, AT(protocol), 0},
+    {"proxy.command", F_TEXT, AT(command), 0},
+    {"proxy.target", F_TEXT, AT(target), 0},
+    {"proxy.target.host", F_TEXT, AT(target_host), 0},
+    {"proxy.target.port", F_PORT, AT(target_port), 0},
+    {"proxy.user", F_TEXT, AT(proxy_user), 0},
+    {"url.full", F_TEXT, AT(url), 0},
+    {"user.name", F_TEXT, AT(user_name), 0},
+    {"user.password", F_TEXT, AT(password), 0},
+    {"message.sha256", F_SHA256, AT(sha256), 0},
+    {"message.size", F_COUNT, AT(size), 0},
+    {"message.seq", F_COUNT, AT(seq), KIND(EVENT_MESSAGE_STORED)},
+    {"smtp.queue_id", F_TEXT, AT(queue_id), 0},
+    {"smtp.helo", F_TEXT, AT(helo), 0},
+    {"smtp.esmtp", F_BOOL, AT(esmtp), 0},
+    {"smtp.mail_from", F_TEXT, AT(mail_from), 0},
+    {"smtp.rcpt_to", F_LIST, AT(rcpt_json), 0},
+    {"smtp.rcpt_count", F_COUNT, AT(rcpt_count), KIND(EVENT_MESSAGE_STORED)},
+    {"smtp.personality", F_TEXT, AT(personality), 0},
+    {"network.bytes_in", F_COUNT, AT(bytes_in), 0},
+    {"network.bytes_out", F_COUNT, AT(bytes_out), 0},
+    {"session.duration_ms", F_COUNT, AT(duration_ms), 0},
+    {"smtp.messages", F_COUNT, AT(messages), 0},
+};
+
+static const struct {
+	const char *name;
+	enum event_kind kind;
+} actions[] = {
+    {"session.start", EVENT_SESSION_START},
+    {"session.rejected", EVENT_SESSION_REJECTED},
+    {"proxy.auth", EVENT_PROXY_AUTH},
+    {"proxy.request", EVENT_PROXY_REQUEST},
+    {"message.stored", EVENT_MESSAGE_STORED},
+    {"session.end", EVENT_SESSION_END},
+    {"sensor.start", EVENT_SENSOR_START},
+    {"sensor.stop", EVENT_SENSOR_STOP},
+};
+
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+static int64_t
+days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = y / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static bool
+digits(const char *s, int n, int *out)
+{
+	int i, v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* Parse the YYYY-MM-DD at the start of s into days since 1970-01-01. */
+static int
+parse_date(const char *s, int64_t *days)
+{
+	static const int mdays[] = {
+	    31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int y, mo, d;
+	bool leap;
+
+	if (strnlen(s, 10) < 10 || !digits(s, 4, &y) || s[4] != '-' ||
+	    !digits(s + 5, 2, &mo) || s[7] != '-' || !digits(s + 8, 2, &d))
+		return -1;
+	leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 && !leap))
+		return -1;
+	*days = days_from_civil(y, mo, d);
+	return 0;
+}
+
+int
+parse_day(const char *s, int64_t *days)
+{
+	return strlen(s) == 10 ? parse_date(s, days) : -1;
+}
+
+/* Parse YYYY-MM-DDTHH:MM:SS[.fraction]Z, the form the sensor writes. */
+static int
+parse_timestamp(const char *s, int64_t *usec, char day[11])
+{
+	int h, mi, sec, frac = 0, scale = 100000;
+	int64_t days;
+	const char *p;
+
+	if (parse_date(s, &days) < 0 || strnlen(s, 20) < 20 ||
+	    (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2, &h) ||
+	    s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    !digits(s + 17, 2, &sec) || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	p = s + 19;
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			frac += scale * (*p - '0');
+			scale /= 10;
+		}
+		if (p == s + 20)
+			return -1;
+	}
+	if ((*p != 'Z' && *p != 'z') || p[1] != '\0')
+		return -1;
+	*usec = (days * 86400 + h * 3600 + mi * 60 + sec) * 1000000 + frac;
+	memcpy(day, s, 10);
+	day[10] = '\0';
+	return 0;
+}
+
+/* Store one value of type f->type into ev; returns 0 or -1 if invalid. */
+static int
+map_field(const struct field *f, json_t *v, struct event *ev)
+{
+	char *slot = (char *)ev + f->offset;
+	const char *s = json_string_value(v);
+	unsigned char addr[16];
+	json_int_t n = json_integer_value(v);
+	size_t i;
+
+	switch (f->type) {
+	case F_TEXT:
+		if (s == NULL)
+			return -1;
+		*(const char **)slot = s;
+		return 0;
+	case F_TIME:
+		if (s == NULL || parse_timestamp(s, &ev->usec, ev->day) < 0)
+			return -1;
+		*(const char **)slot = s;
+		return 0;
+	case F_IP:
+		if (s == NULL)
+			return -1;
+		if (inet_pton(AF_INET, s, addr) == 1)
+			inet_ntop(AF_INET, addr, slot, INET6_ADDRSTRLEN);
+		else if (inet_pton(AF_INET6, s, addr) == 1)
+			inet_ntop(AF_INET6, addr, slot, INET6_ADDRSTRLEN);
+		else
+			return -1;
+		return 0;
+	case F_PORT:
+		if (!json_is_integer(v) || n < 0 || n > 65535)
+			return -1;
+		*(int64_t *)slot = n;
+		return 0;
+	case F_COUNT:
+		if (!json_is_integer(v) || n < 0)
+			return -1;
+		*(int64_t *)slot = n;
+		return 0;
+	case F_BOOL:
+		if (!json_is_boolean(v))
+			return -1;
+		*(int64_t *)slot = json_is_true(v);
+		return 0;
+	case F_LIST:
+		if (!json_is_array(v))
+			return -1;
+		for (i = 0; i < json_array_size(v); i++)
+			if (!json_is_string(json_array_get(v, i)))
+				return -1;
+		*(char **)slot = json_dumps(v, JSON_COMPACT);
+		return *(char **)slot != NULL ? 0 : -1;
+	case F_SHA256:
+		if (s == NULL || strlen(s) != 64 ||
+		    strspn(s, "0123456789abcdef") != 64)
+			return -1;
+		*(const char **)slot = s;
+		return 0;
+	}
+	abort();
+}
+
+static const char *const type_names[] = {
+    [F_TEXT] = "a string",
+    [F_TIME] = "an RFC 3339 UTC time",
+    [F_IP] = "an IP address",
+    [F_PORT] = "a port number",
+    [F_COUNT] = "a non-negative integer",
+    [F_BOOL] = "true or false",
+    [F_LIST] = "an array of strings",
+    [F_SHA256] = "a lowercase hex SHA-256",
+};
+
+static void
+event_clear(struct event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->source_port = ev->destination_port = ev->listener_port = -1;
+	ev->target_port = ev->esmtp = ev->size = ev->seq = -1;
+	ev->rcpt_count = ev->bytes_in = ev->bytes_out = -1;
+	ev->duration_ms = ev->messages = -1;
+}
+
+static int
+find_kind(json_t *root, enum event_kind *kind)
+{
+	const char *action =
+	    json_string_value(json_object_get(root, "event.action"));
+	size_t i;
+
+	if (action == NULL)
+		return -1;
+	for (i = 0; i < NELEM(actions); i++) {
+		if (strcmp(actions[i].name, action) == 0) {
+			*kind = actions[i].kind;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+event_parse(
+    const char *line, size_t len, struct event *ev, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	size_t i;
+
+	event_clear(ev);
+	ev->root = json_loadb(line, len, 0, &jerr);
+	if (ev->root == NULL) {
+		bufprintf(err, errlen, "invalid JSON at column %d: %s",
+		    jerr.column, jerr.text);
+		return -1;
+	}
+	if (!json_is_object(ev->root)) {
+		bufprintf(err, errlen, "not a JSON object");
+		goto fail;
+	}
+	if (find_kind(ev->root, &ev->kind) < 0) {
+		bufprintf(err, errlen, "missing or unknown event.action");
+		goto fail;
+	}
+	for (i = 0; i < NELEM(fields); i++) {
+		const struct field *f = &fields[i];
+		json_t *v = json_object_get(ev->root, f->key);
+
+		if (v == NULL || json_is_null(v)) {
+			if (f->required & KIND(ev->kind)) {
+				bufprintf(err, errlen, "missing %s", f->key);
+				goto fail;
+			}
+			continue;
+		}
+		if (map_field(f, v, ev) < 0) {
+			bufprintf(err, errlen, "%s is not %s", f->key,
+			    type_names[f->type]);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	event_free(ev);
+	return -1;
+}
+
+void
+event_free(struct event *ev)
+{
+	json_decref(ev->root);
+	free(ev->rcpt_json);
+	event_clear(ev);
+}
+
+/* Rollups, summed in memory per chunk and added to the tables at commit. */
+
+enum rollup_sum {
+	SUM_MESSAGES,
+	SUM_RECIPIENTS,
+	SUM_CONNECTIONS,
+	SUM_BYTES_IN,
+	SUM_BYTES_OUT,
+	SUM_COUNT
+};
+
+/* Zeroed before it is filled, so it can be hashed and compared as bytes. */
+struct rollup_key {
+	int64_t minute;
+	int64_t sensor_id;
+	int64_t port;
+	char day[11];
+	char ip[INET6_ADDRSTRLEN];
+};
+
+struct rollup_slot {
+	bool used;
+	struct rollup_key key;
+	int64_t sums[SUM_COUNT];
+};
+
+struct rollup_table {
+	struct rollup_slot *slots;
+	size_t cap; /* a power of two */
+	size_t count;
+};
+
+static uint64_t
+hash_bytes(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint64_t h = 14695981039346656037ull; /* FNV-1a */
+
+	while (n-- > 0)
+		h = (h ^ *b++) * 1099511628211ull;
+	return h;
+}
+
+static struct rollup_slot *
+rollup_probe(
+    struct rollup_slot *slots, size_t cap, const struct rollup_key *key)
+{
+	size_t i = hash_bytes(key, sizeof(*key)) & (cap - 1);
+
+	while (slots[i].used && memcmp(&slots[i].key, key, sizeof(*key)) != 0)
+		i = (i + 1) & (cap - 1);
+	return &slots[i];
+}
+
+static void
+rollup_grow(struct rollup_table *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 1024, i;
+	struct rollup_slot *slots = xcalloc(cap, sizeof(*slots));
+
+	for (i = 0; i < t->cap; i++)
+		if (t->slots[i].used)
+			*rollup_probe(slots, cap, &t->slots[i].key) =
+			    t->slots[i];
+	free(t->slots);
+	t->slots = slots;
+	t->cap = cap;
+}
+
+static int64_t *
+rollup_sums(struct rollup_table *t, const struct rollup_key *key)
+{
+	struct rollup_slot *s;
+
+	if (2 * (t->count + 1) > t->cap)
+		rollup_grow(t);
+	s = rollup_probe(t->slots, t->cap, key);
+	if (!s->used) {
+		s->used = true;
+		s->key = *key;
+		t->count++;
+	}
+	return s->sums;
+}
+
+static void
+rollup_clear(struct rollup_table *t)
+{
+	if (t->count > 0)
+		memset(t->slots, 0, t->cap * sizeof(*t->slots));
+	t->count = 0;
+}
+
+/* One ingest run over one spool. */
+
+struct sensor_cache_entry {
+	char *name;
+	int64_t id;
+};
+
+struct ingest_run {
+	struct db *db;
+	const struct ingest_options *opts;
+	struct ingest_stats *stats;
+	char *file_name; /* the file whose lines are being stored */
+	int64_t file_sensor_id;
+	uint64_t file_bad_lines;
+	struct rollup_table per_minute;
+	struct rollup_table per_ip_day;
+	struct sensor_cache_entry sensors[SENSOR_CACHE_MAX];
+	size_t nsensors;
+	bool in_tx;
+	size_t tx_bytes;       /* bytes stored since the transaction began */
+	struct batch *pending; /* being parsed by the worker thread */
+};
+
+static void
+add_minute(struct ingest_run *run, const struct event *ev, int64_t sensor_id,
+    int64_t port, enum rollup_sum which, int64_t n)
+{
+	struct rollup_key key;
+
+	memset(&key, 0, sizeof(key));
+	key.minute = ev->usec / 60000000;
+	key.sensor_id = sensor_id;
+	key.port = port < 0 ? 0 : port;
+	rollup_sums(&run->per_minute, &key)[which] += n;
+}
+
+static void
+add_ip_day(struct ingest_run *run, const struct event *ev, int64_t sensor_id)
+{
+	struct rollup_key key;
+	int64_t *sums;
+
+	memset(&key, 0, sizeof(key));
+	memcpy(key.day, ev->day, sizeof(key.day));
+	key.sensor_id = sensor_id;
+	memcpy(key.ip, ev->source_ip, sizeof(key.ip));
+	sums = rollup_sums(&run->per_ip_day, &key);
+	sums[SUM_MESSAGES]++;
+	sums[SUM_RECIPIENTS] += ev->rcpt_count > 0 ? ev->rcpt_count : 0;
+}
+
+static int
+flush_rollups(struct ingest_run *run)
+{
+	size_t i;
+	int j;
+
+	for (i = 0; i < run->per_minute.cap; i++) {
+		const struct rollup_slot *s = &run->per_minute.slots[i];
+		sqlite3_stmt *st;
+
+		if (!s->used)
+			continue;
+		st = db_stmt(run->db, STMT_ROLLUP_MINUTE_ADD);
+		sqlite3_bind_int64(st, 1, s->key.minute);
+		sqlite3_bind_int64(st, 2, s->key.sensor_id);
+		sqlite3_bind_int64(st, 3, s->key.port);
+		for (j = 0; j < SUM_COUNT; j++)
+			sqlite3_bind_int64(st, 4 + j, s->sums[j]);
+		if (db_step_done(st) < 0)
+			return -1;
+	}
+	for (i = 0; i < run->per_ip_day.cap; i++) {
+		const struct rollup_slot *s = &run->per_ip_day.slots[i];
+		sqlite3_stmt *st;
+
+		if (!s->used)
+			continue;
+		st = db_stmt(run->db, STMT_ROLLUP_IP_DAY_ADD);
+		db_bind_text(st, 1, s->key.day);
+		sqlite3_bind_int64(st, 2, s->key.sensor_id);
+		db_bind_text(st, 3, s->key.ip);
+		sqlite3_bind_int64(st, 4, s->sums[SUM_MESSAGES]);
+		sqlite3_bind_int64(st, 5, s->sums[SUM_RECIPIENTS]);
+		if (db_step_done(st) < 0)
+			return -1;
+	}
+	rollup_clear(&run->per_minute);
+	rollup_clear(&run->per_ip_day);
+	return 0;
+}
+
+static int64_t
+sensor_id(struct ingest_run *run, const char *name)
+{
+	sqlite3_stmt *st;
+	int64_t id = -1;
+	size_t i;
+
+	for (i = 0; i < run->nsensors; i++)
+		if (strcmp(run->sensors[i].name, name) == 0)
+			return run->sensors[i].id;
+	st = db_stmt(run->db, STMT_SENSOR_FIND);
+	db_bind_text(st, 1, name);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (id < 0) {
+		st = db_stmt(run->db, STMT_SENSOR_INSERT);
+		db_bind_text(st, 1, name);
+		if (db_step_done(st) < 0)
+			return -1;
+		id = sqlite3_last_insert_rowid(db_handle(run->db));
+	}
+	if (run->nsensors < SENSOR_CACHE_MAX) {
+		run->sensors[run->nsensors].name = xstrdup(name);
+		run->sensors[run->nsensors++].id = id;
+	}
+	return id;
+}
+
+static const char *
+opt_ip(const char *ip)
+{
+	return ip[0] != '\0' ? ip : NULL;
+}
+
+static int
+add_ip(struct ingest_run *run, const char *ip)
+{
+	sqlite3_stmt *st;
+
+	if (ip[0] == '\0')
+		return 0;
+	st = db_stmt(run->db, STMT_IP_INSERT);
+	db_bind_text(st, 1, ip);
+	return db_step_done(st);
+}
+
+/* True when the last statement added or changed a row. */
+static bool
+row_changed(struct ingest_run *run)
+{
+	return sqlite3_changes(db_handle(run->db)) > 0;
+}
+
+static int
+store_session_start(struct ingest_run *run, const struct event *ev, int64_t sid)
+{
+	sqlite3_stmt *st = db_stmt(run->db, STMT_SESSION_START);
+
+	sqlite3_bind_int64(st, 1, sid);
+	db_bind_text(st, 2, ev->session_id);
+	db_bind_text(st, 3, opt_ip(ev->source_ip));
+	db_bind_opt_int(st, 4, ev->source_port);
+	db_bind_text(st, 5, opt_ip(ev->relay_ip));
+	db_bind_text(st, 6, opt_ip(ev->destination_ip));
+	db_bind_opt_int(st, 7, ev->destination_port);
+	db_bind_opt_int(st, 8, ev->listener_port);
+	db_bind_text(st, 9, ev->listener_service);
+	db_bind_text(st, 10, ev->timestamp);
+	if (db_step_done(st) < 0)
+		return -1;
+	if (!row_changed(run)) {
+		run->stats->duplicates++;
+		return 0;
+	}
+	run->stats->sessions++;
+	add_minute(run, ev, sid, ev->destination_port, SUM_CONNECTIONS, 1);
+	return add_ip(run, ev->source_ip);
+}
+
+static int
+store_session_rejected(
+    struct ingest_run *run, const struct event *ev, int64_t sid)
+{
+	sqlite3_stmt *st = db_stmt(run->db, STMT_SESSION_REJECTED);
+
+	sqlite3_bind_int64(st, 1, sid);
+	db_bind_text(st, 2, ev->session_id);
+	db_bind_text(st, 3, opt_ip(ev->source_ip));
+	db_bind_opt_int(st, 4, ev->destination_port);
+	db_bind_text(st, 5, ev->timestamp);
+	db_bind_text(st, 6, ev->reason);
+	if (db_step_done(st) < 0)
+		return -1;
+	if (!row_changed(run)) {
+		run->stats->duplicates++;
+		return 0;
+	}
+	run->stats->sessions++;
+	add_minute(run, ev, sid, ev->destination_port, SUM_CONNECTIONS, 1);
+	return add_ip(run, ev->source_ip);
+}
+
+static int
+store_session_end(struct ingest_run *run, const struct event *ev, int64_t sid)
+{
+	sqlite3_stmt *st = db_stmt(run->db, STMT_SESSION_END);
+	int64_t port = 0;
+
+	sqlite3_bind_int64(st, 1, sid);
+	db_bind_text(st, 2, ev->session_id);
+	db_bind_text(st, 3, ev->timestamp);
+	db_bind_opt_int(st, 4, ev->duration_ms);
+	db_bind_opt_int(st, 5, ev->bytes_in);
+	db_bind_opt_int(st, 6, ev->bytes_out);
+	db_bind_opt_int(st, 7, ev->messages);
+	db_bind_text(st, 8, ev->reason);
+	if (db_step_done(st) < 0)
+		return -1;
+	if (!row_changed(run)) {
+		run->stats->duplicates++;
+		return 0;
+	}
+	st = db_stmt(run->db, STMT_SESSION_PORT);
+	sqlite3_bind_int64(st, 1, sid);
+	db_bind_text(st, 2, ev->session_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		port = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	add_minute(run, ev, sid, port, SUM_BYTES_IN,
+	    ev->bytes_in > 0 ? ev->bytes_in : 0);
+	add_minute(run, ev, sid, port, SUM_BYTES_OUT,
+	    ev->bytes_out > 0 ? ev->bytes_out : 0);
+	return 0;
+}
+
+static int
+store_proxy_auth(struct ingest_run *run, const struct event *ev, int64_t sid)
+{
+	sqlite3_stmt *st = db_stmt(run->db, STMT_AUTH_INSERT);
+
+	sqlite3_bind_int64(st, 1, sid);
+	db_bind_text(st, 2, ev->session_id);
+	db_bind_text(st, 3, ev->timestamp);
+	db_bind_text(st, 4, ev->protocol);
+	db_bind_text(st, 5, ev->user_name);
+	db_bind_text(st, 6, ev->password);
+	db_bind_text(st, 7, ev->outcome);
+	if (db_step_done(st) < 0)
+		return -1;
+	if (!row_changed(run))
+		run->stats->duplicates++;
+	return 0;
+}
+
+/* proxy.reply is a number for SOCKS and HTTP status codes, text otherwise. */
+static void
+bind_reply(sqlite3_stmt *st, int idx, const struct event *ev)
+{
+	json_t *v = json_object_get(ev->root, "proxy.reply");
+
+	if (json_is_integer(v))
+		sqlite3_bind_int64(st, idx, json_integer_value(v));
+	else
+		db_bind_text(st, idx, json_string_value(v));
+}
+
+static int
+store_proxy_request(struct ingest_run *run, const struct event *ev, int64_t sid)
+{
+	sqlite3_stmt *st = db_stmt(run->db, STMT_PROXY_REQUEST_INSERT);
+
+	sqlite3_bind_int64(st, 1, sid);
+	db_bind_text(st, 2, ev->session_id);
+	db_bind_text(st, 3, ev->timestamp);
+	db_bind_text(st, 4, ev->protocol);
+	db_bind_text(st, 5, ev->command);
+	db_bind_text(st, 6, ev->target);
+	db_bind_text(st, 7, ev->target_host);
+	db_bind_opt_int(st, 8, ev->target_port);
+	db_bind_text(st, 9, ev->proxy_user);
+	db_bind_text(st, 10, ev->outcome);
+	bind_reply(st, 11, ev);
+	db_bind_text(st, 12, ev->url);
+	if (db_step_done(st) < 0)
+		return -1;
+	if (!row_changed(run)) {
+		run->stats->duplicates++;
+		return 0;
+	}
+	if (ev->protocol == NULL)
+		return 0;
+	st = db_stmt(run->db, STMT_SESSION_PROXY);
+	sqlite3_bind_int64(st, 1, sid);
+	db_bind_text(st, 2, ev->session_id);
+	db_bind_text(st, 3, ev->protocol);
+	db_bind_text(st, 4, ev->target);
+	return db_step_done(st);
+}
+
+static int
+store_message(struct ingest_run *run, const struct event *ev, int64_t sid)
+{
+	sqlite3_stmt *st = db_stmt(run->db, STMT_MESSAGE_INSERT);
+
+	sqlite3_bind_int64(st, 1, sid);
+	db_bind_text(st, 2, ev->session_id);
+	sqlite3_bind_int64(st, 3, ev->seq);
+	db_bind_text(st, 4, ev->timestamp);
+	db_bind_text(st, 5, ev->day);
+	db_bind_text(st, 6, opt_ip(ev->source_ip));
+	db_bind_opt_int(st, 7, ev->destination_port);
+	db_bind_text(st, 8, ev->protocol);
+	db_bind_text(st, 9, ev->target);
+	db_bind_text(st, 10, ev->helo);
+	db_bind_opt_int(st, 11, ev->esmtp);
+	db_bind_text(st, 12, ev->mail_from);
+	db_bind_opt_int(st, 13, ev->rcpt_count);
+	db_bind_text(st, 14, ev->rcpt_json);
+	db_bind_opt_int(st, 15, ev->size);
+	db_bind_text(st, 16, ev->sha256);
+	db_bind_text(st, 17, ev->queue_id);
+	db_bind_text(st, 18, ev->personality);
+	if (db_step_done(st) < 0)
+		return -1;
+	if (!row_changed(run)) {
+		run->stats->duplicates++;
+		return 0;
+	}
+	run->stats->messages++;
+	add_minute(run, ev, sid, ev->destination_port, SUM_MESSAGES, 1);
+	add_minute(
+	    run, ev, sid, ev->destination_port, SUM_RECIPIENTS, ev->rcpt_count);
+	add_ip_day(run, ev, sid);
+	return add_ip(run, ev->source_ip);
+}
+
+static int
+store_sensor_start(struct ingest_run *run, const struct event *ev, int64_t sid)
+{
+	sqlite3_stmt *st = db_stmt(run->db, STMT_SENSOR_VERSION);
+
+	sqlite3_bind_int64(st, 1, sid);
+	db_bind_text(st, 2, ev->sensor_version);
+	db_bind_text(st, 3, ev->timestamp);
+	return db_step_done(st);
+}
+
+static int
+store_nothing(struct ingest_run *run, const struct event *ev, int64_t sid)
+{
+	(void)run;
+	(void)ev;
+	(void)sid;
+	return 0;
+}
+
+static int (*const store_event[EVENT_KIND_COUNT])(
+    struct ingest_run *, const struct event *, int64_t) = {
+    [EVENT_SESSION_START] = store_session_start,
+    [EVENT_SESSION_REJECTED] = store_session_rejected,
+    [EVENT_PROXY_AUTH] = store_proxy_auth,
+    [EVENT_PROXY_REQUEST] = store_proxy_request,
+    [EVENT_MESSAGE_STORED] = store_message,
+    [EVENT_SESSION_END] = store_session_end,
+    [EVENT_SENSOR_START] = store_sensor_start,
+    [EVENT_SENSOR_STOP] = store_nothing,
+};
+
+/* Print text that may hold peer bytes, with anything unprintable as '?'. */
+static void
+print_sanitized(FILE *fp, const char *s)
+{
+	for (; *s != '\0'; s++)
+		fputc(*s >= 0x20 && *s < 0x7f ? *s : '?', fp);
+}
+
+/*
+ * A line cut from a file and, once parsed, its event.  An overlong line
+ * has off == LINE_OVERLONG and only its length.
+ */
+struct line_item {
+	size_t off; /* in the batch's text */
+	size_t len;
+	uint64_t line_no;
+	int status; /* 0, or -1 with why set */
+	struct event ev;
+	char why[160];
+};
+
+#define LINE_OVERLONG SIZE_MAX
+
+/*
+ * The complete lines of one read from one file.  A worker thread parses
+ * one batch while the main thread stores the one before it, because
+ * parsing JSON and writing SQLite cost about the same.
+ */
+struct batch {
+	char *path; /* as named on the command line, for messages */
+	char *key;  /* the real path, which keys ingested_file */
+	char *text;
+	size_t text_len;
+	size_t text_cap;
+	struct line_item *items;
+	size_t count;
+	size_t cap;
+	uint64_t start_offset;
+	uint64_t end_offset;
+	uint64_t start_lines;
+	uint64_t end_lines;
+	size_t bytes; /* bytes read, complete lines or not */
+	pthread_t worker;
+	bool running;
+};
+
+static int
+collect_line(
+    void *arg, const char *line, size_t len, uint64_t line_no, uint64_t end)
+{
+	struct batch *b = arg;
+	struct line_item *it;
+
+	(void)end;
+	if (line != NULL && len == 0)
+		return 0;
+	if (b->count == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 256;
+		b->items = xrealloc(b->items, b->cap * sizeof(*b->items));
+	}
+	it = &b->items[b->count++];
+	it->len = len;
+	it->line_no = line_no;
+	it->status = 0;
+	it->why[0] = '\0';
+	if (line == NULL) {
+		it->off = LINE_OVERLONG;
+		return 0;
+	}
+	if (b->text_len + len > b->text_cap) {
+		b->text_cap = b->text_cap ? b->text_cap : 65536;
+		while (b->text_len + len > b->text_cap)
+			b->text_cap *= 2;
+		b->text = xrealloc(b->text, b->text_cap);
+	}
+	it->off = b->text_len;
+	memcpy(b->text + b->text_len, line, len);
+	b->text_len += len;
+	return 0;
+}
+
+static void *
+parse_batch(void *arg)
+{
+	struct batch *b = arg;
+	size_t i;
+
+	for (i = 0; i < b->count; i++) {
+		struct line_item *it = &b->items[i];
+
+		if (it->off == LINE_OVERLONG) {
+			bufprintf(it->why, sizeof(it->why),
+			    "line of %zu bytes is over the limit of %d bytes",
+			    it->len, INGEST_LINE_MAX);
+			it->status = -1;
+			continue;
+		}
+		it->status = event_parse(b->text + it->off, it->len, &it->ev,
+		    it->why, sizeof(it->why));
+	}
+	return NULL;
+}
+
+static void
+batch_start(struct batch *b)
+{
+	/* Without a thread the batch is parsed here; slower, not wrong. */
+	if (pthread_create(&b->worker, NULL, parse_batch, b) == 0)
+		b->running = true;
+	else
+		parse_batch(b);
+}
+
+static void
+batch_wait(struct batch *b)
+{
+	if (b->running)
+		pthread_join(b->worker, NULL);
+	b->running = false;
+}
+
+static void
+batch_free(struct batch *b)
+{
+	size_t i;
+
+	if (b == NULL)
+		return;
+	batch_wait(b);
+	for (i = 0; i < b->count; i++)
+		if (b->items[i].status == 0)
+			event_free(&b->items[i].ev);
+	free(b->items);
+	free(b->text);
+	free(b->path);
+	free(b->key);
+	free(b);
+}
+
+static void
+report_bad_line(struct ingest_run *run, uint64_t line_no, const char *why)
+{
+	run->stats->bad_lines++;
+	if (++run->file_bad_lines > INGEST_BAD_REPORT_MAX)
+		return;
+	fprintf(run->opts->log, "%s: %s:%llu: skipped: ", progname,
+	    run->file_name, (unsigned long long)line_no);
+	print_sanitized(run->opts->log, why);
+	fputc('\n', run->opts->log);
+}
+
+/* Say how many bad lines of the file were not reported one by one. */
+static void
+finish_file(struct ingest_run *run)
+{
+	if (run->file_bad_lines > INGEST_BAD_REPORT_MAX)
+		fprintf(run->opts->log, "%s: %s: %llu more bad lines skipped\n",
+		    progname, run->file_name,
+		    (unsigned long long)(run->file_bad_lines -
+			INGEST_BAD_REPORT_MAX));
+	free(run->file_name);
+	run->file_name = NULL;
+	run->file_bad_lines = 0;
+	run->file_sensor_id = -1;
+}
+
+static int
+store_item(struct ingest_run *run, const struct line_item *it)
+{
+	const char *sensor;
+	int64_t sid;
+
+	if (it->status < 0) {
+		report_bad_line(run, it->line_no, it->why);
+		return 0;
+	}
+	sensor = run->opts->sensor != NULL ? run->opts->sensor : it->ev.sensor;
+	if (sensor == NULL) {
+		report_bad_line(run, it->line_no,
+		    "missing sensor.name; name the sensor with --sensor");
+		return 0;
+	}
+	if ((sid = sensor_id(run, sensor)) < 0)
+		return -1;
+	if (store_event[it->ev.kind](run, &it->ev, sid) < 0)
+		return -1;
+	run->stats->events++;
+	run->file_sensor_id = sid;
+	return 0;
+}
+
+static int
+record_offset(struct ingest_run *run, const struct batch *b)
+{
+	sqlite3_stmt *st = db_stmt(run->db, STMT_FILE_UPSERT);
+
+	db_bind_text(st, 1, b->key);
+	db_bind_opt_int(st, 2, run->file_sensor_id);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)b->end_offset);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)b->end_lines);
+	return db_step_done(st);
+}
+
+static int
+tx_commit(struct ingest_run *run)
+{
+	if (!run->in_tx)
+		return 0;
+	if (flush_rollups(run) < 0)
+		return -1;
+	if (run->opts->chunk_hook != NULL)
+		run->opts->chunk_hook(run->opts->hook_arg, false);
+	if (db_commit(run->db) < 0)
+		return -1;
+	run->in_tx = false;
+	if (run->opts->chunk_hook != NULL)
+		run->opts->chunk_hook(run->opts->hook_arg, true);
+	return 0;
+}
+
+static void
+tx_abort(struct ingest_run *run)
+{
+	rollup_clear(&run->per_minute);
+	rollup_clear(&run->per_ip_day);
+	db_rollback(run->db);
+	run->in_tx = false;
+}
+
+/*
+ * Store a parsed batch and the offset past its last line in the open
+ * transaction, and commit once the transaction has a chunk's worth.
+ */
+static int
+store_batch(struct ingest_run *run, struct batch *b)
+{
+	size_t chunk = run->opts->chunk_bytes ? run->opts->chunk_bytes
+					      : INGEST_CHUNK_BYTES;
+	size_t i;
+
+	if (run->file_name == NULL || strcmp(run->file_name, b->path) != 0) {
+		finish_file(run);
+		run->file_name = xstrdup(b->path);
+	}
+	if (!run->in_tx) {
+		if (db_begin(run->db) < 0)
+			return -1;
+		run->in_tx = true;
+		run->tx_bytes = 0;
+	}
+	for (i = 0; i < b->count; i++)
+		if (store_item(run, &b->items[i]) < 0)
+			return -1;
+	run->stats->lines += b->end_lines - b->start_lines;
+	if (b->end_offset != b->start_offset && record_offset(run, b) < 0)
+		return -1;
+	run->tx_bytes += b->bytes;
+	return run->tx_bytes >= chunk ? tx_commit(run) : 0;
+}
+
+/* Start parsing b, then store the batch parsed before it. */
+static int
+pipeline_push(struct ingest_run *run, struct batch *b)
+{
+	struct batch *prev = run->pending;
+	int rc = 0;
+
+	batch_start(b);
+	run->pending = b;
+	if (prev != NULL) {
+		batch_wait(prev);
+		rc = store_batch(run, prev);
+		batch_free(prev);
+	}
+	return rc;
+}
+
+static int
+pipeline_drain(struct ingest_run *run)
+{
+	struct batch *b = run->pending;
+	int rc = 0;
+
+	run->pending = NULL;
+	if (b != NULL) {
+		batch_wait(b);
+		rc = store_batch(run, b);
+		batch_free(b);
+	}
+	return rc;
+}
+
+static int
+file_progress(
+    struct ingest_run *run, const char *key, uint64_t *offset, uint64_t *lines)
+{
+	sqlite3_stmt *st = db_stmt(run->db, STMT_FILE_FIND);
+	int rc;
+
+	db_bind_text(st, 1, key);
+	rc = sqlite3_step(st);
+	*offset = *lines = 0;
+	if (rc == SQLITE_ROW) {
+		*offset = (uint64_t)sqlite3_column_int64(st, 0);
+		*lines = (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Open path at the offset already ingested; returns the fd, -1, or -2 if
+ * there is nothing new to read. */
+static int
+open_at_progress(struct ingest_run *run, const char *path, const char *key,
+    struct line_reader *r, char *err, size_t errlen)
+{
+	uint64_t offset, lines;
+	struct stat st;
+	int fd;
+
+	if (file_progress(run, key, &offset, &lines) < 0) {
+		bufprintf(err, errlen, "database: %s", db_error(run->db));
+		return -1;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
+		bufprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if ((uint64_t)st.st_size < offset)
+		fprintf(run->opts->log,
+		    "%s: %s: warning: file is shorter (%lld bytes) than the"
+		    " %llu bytes already ingested; skipped\n",
+		    progname, path, (long long)st.st_size,
+		    (unsigned long long)offset);
+	if ((uint64_t)st.st_size <= offset ||
+	    lseek(fd, (off_t)offset, SEEK_SET) < 0) {
+		close(fd);
+		return -2;
+	}
+	line_reader_init(r, offset, lines);
+	return fd;
+}
+
+static int
+ingest_file(struct ingest_run *run, const char *path, char *err, size_t errlen)
+{
+	size_t chunk = INGEST_READ_BYTES;
+	char key[PATH_MAX];
+	struct line_reader r;
+	struct batch *b;
+	char *buf;
+	int fd, rc = 0;
+
+	if (realpath(path, key) == NULL) {
+		bufprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	run->stats->files++;
+	if ((fd = open_at_progress(run, path, key, &r, err, errlen)) < 0)
+		return fd == -2 ? 0 : -1;
+	if (run->opts->chunk_bytes > 0 && run->opts->chunk_bytes < chunk)
+		chunk = run->opts->chunk_bytes;
+	buf = xmalloc(chunk);
+	for (;;) {
+		ssize_t n = read(fd, buf, chunk);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			bufprintf(err, errlen, "%s: %s", path, strerror(errno));
+			rc = -1;
+			break;
+		}
+		if (n == 0)
+			break;
+		b = xcalloc(1, sizeof(*b));
+		b->path = xstrdup(path);
+		b->key = xstrdup(key);
+		b->start_offset = r.offset;
+		b->start_lines = r.line_no;
+		line_reader_feed(&r, buf, (size_t)n, collect_line, b);
+		b->end_offset = r.offset;
+		b->end_lines = r.line_no;
+		b->bytes = (size_t)n;
+		if (pipeline_push(run, b) < 0) {
+			bufprintf(err, errlen, "%s: database: %s", path,
+			    db_error(run->db));
+			rc = -1;
+			break;
+		}
+	}
+	line_reader_free(&r);
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+static int
+is_events_file(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && n > 6 &&
+	    strcmp(d->d_name + n - 6, ".jsonl") == 0;
+}
+
+int
+ingest_spool(struct db *db, const char *spool,
+    const struct ingest_options *opts, struct ingest_stats *stats, char *err,
+    size_t errlen)
+{
+	struct ingest_run run;
+	struct dirent **names;
+	char dir[PATH_MAX], path[PATH_MAX];
+	int i, n, rc = 0;
+
+	memset(&run, 0, sizeof(run));
+	run.db = db;
+	run.opts = opts;
+	run.stats = stats;
+	run.file_sensor_id = -1;
+	bufprintf(dir, sizeof(dir), "%s/events", spool);
+	if ((n = scandir(dir, &names, is_events_file, alphasort)) < 0) {
+		bufprintf(
+		    err, errlen, "cannot read %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	/* File names are UTC hours, so name order is time order. */
+	for (i = 0; i < n; i++) {
+		bufprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+		if (rc == 0 && ingest_file(&run, path, err, errlen) < 0)
+			rc = -1;
+		free(names[i]);
+	}
+	free(names);
+	if (rc == 0 && (pipeline_drain(&run) < 0 || tx_commit(&run) < 0)) {
+		bufprintf(err, errlen, "database: %s", db_error(db));
+		rc = -1;
+	}
+	if (rc < 0) {
+		batch_free(run.pending);
+		tx_abort(&run);
+	}
+	finish_file(&run);
+	for (i = 0; i < (int)run.nsensors; i++)
+		free(run.sensors[i].name);
+	free(run.per_minute.slots);
+	free(run.per_ip_day.slots);
+	return rc;
+}
+
+/* The ingest command. */
+
+static const char ingest_usage[] =
+    "usage: spampot ingest [--db FILE] [--sensor NAME] [--geo DIR] SPOOL...\n";
+
+static const char ingest_help[] =
+    "\n"
+    "Read the events files of each SPOOL directory (SPOOL/events/*.jsonl)\n"
+    "into the database, starting where the previous run stopped, then\n"
+    "look up the AS number, AS name and country of every source address\n"
+    "not looked up before.\n"
+    "\n"
+    "Only complete lines are read; a partial last line is left for the\n"
+    "next run.  The rows of each chunk and the offset reached are\n"
+    "committed together, so an interrupted run is simply run again.\n"
+    "An event already in the database (same sensor, session and message\n"
+    "sequence) is counted as a duplicate and not stored twice.  A line\n"
+    "that is not a valid event is reported as FILE:LINE and skipped.\n"
+    "\n"
+    "Options:\n"
+    "  --db FILE      database to create or update (default: $SPAMPOT_DB,\n"
+    "                 or spampot.db in the current directory)\n"
+    "  --sensor NAME  store every event under sensor NAME instead of the\n"
+    "                 sensor.name it carries; needed for events without one\n"
+    "  --geo DIR      directory of the ip-location-db packages, holding\n"
+    "                 asn/ and geolite2-country/ (default: $SPAMPOT_GEO_DIR,\n"
+    "                 or node_modules/@ip-location-db in the current\n"
+    "                 directory); if files are missing, addresses stay\n"
+    "                 unknown and are looked up again by the next run\n"
+    "  -h, --help     show this help and exit\n"
+    "\n"
+    "Prints one summary line to standard output; skipped lines and\n"
+    "warnings go to standard error.\n"
+    "\n"
+    "Exit status: 0 on success, even when lines were skipped; 1 when a\n"
+    "spool cannot be read or the database fails; 2 on invalid arguments.\n";
+
+static void
+print_summary(const struct ingest_stats *s, uint64_t enriched)
+{
+	printf("ingested %llu files: %llu lines, %llu messages, %llu"
+	       " sessions, %llu duplicates, %llu bad lines;"
+	       " %llu addresses enriched\n",
+	    (unsigned long long)s->files, (unsigned long long)s->lines,
+	    (unsigned long long)s->messages, (unsigned long long)s->sessions,
+	    (unsigned long long)s->duplicates, (unsigned long long)s->bad_lines,
+	    (unsigned long long)enriched);
+}
+
+int
+cmd_ingest(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"db", required_argument, NULL, 'd'},
+	    {"sensor", required_argument, NULL, 's'},
+	    {"geo", required_argument, NULL, 'g'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct ingest_options opts = {.log = stderr};
+	struct ingest_stats stats;
+	const char *db_path = db_default_path();
+	const char *geo_dir = geo_default_dir();
+	uint64_t enriched = 0;
+	char err[512];
+	struct db *db;
+	int c, i, rc = 0;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			db_path = optarg;
+			break;
+		case 's':
+			if (*optarg == '\0') {
+				fprintf(stderr, "%s: --sensor needs a name\n",
+				    progname);
+				return 2;
+			}
+			opts.sensor = optarg;
+			break;
+		case 'g':
+			geo_dir = optarg;
+			break;
+		case 'h':
+			fputs(ingest_usage, stdout);
+			fputs(ingest_help, stdout);
+			return 0;
+		default:
+			fputs(ingest_usage, stderr);
+			return 2;
+		}
+	}
+	if (optind == argc) {
+		fprintf(
+		    stderr, "%s: ingest: missing SPOOL directory\n", progname);
+		fputs(ingest_usage, stderr);
+		return 2;
+	}
+	if ((db = db_open(db_path, true, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s: %s\n", progname, err);
+		return 1;
+	}
+	memset(&stats, 0, sizeof(stats));
+	for (i = optind; i < argc && rc == 0; i++) {
+		if (ingest_spool(db, argv[i], &opts, &stats, err, sizeof(err)) <
+		    0) {
+			fprintf(stderr, "%s: %s\n", progname, err);
+			rc = 1;
+		}
+	}
+	/* Whatever was committed is worth enriching, even after a failure. */
+	if (enrich_pending(db, geo_dir, stderr, &enriched, err, sizeof(err)) <
+	    0) {
+		fprintf(stderr, "%s: %s\n", progname, err);
+		rc = 1;
+	}
+	print_summary(&stats, enriched);
+	db_close(db);
+	return rc;
+}
