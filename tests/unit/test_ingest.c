@@ -1,3 +1,908 @@
-/* placeholder: not yet written */
-int main(void);
-int main(void) { return 77; }
+/*
+ * Ingest, enrichment and reports against real files: each test writes a
+ * spool (and IP range files) into a temporary directory, ingests it
+ * into a temporary SQLite database and checks the rows and the report.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "enrich.h"
+#include "ingest.h"
+#include "report.h"
+#include "spampot_limits.h"
+
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+struct fixture {
+	char dir[64];
+	char spool[128];
+	char events[160];
+	char db_path[160];
+	char geo[128];
+	struct db *db;
+	char *log;
+	size_t log_len;
+	FILE *log_fp;
+};
+
+static void
+append(const char *path, const char *fmt, ...)
+{
+	FILE *fp = fopen(path, "a");
+	va_list ap;
+
+	assert_non_null(fp);
+	va_start(ap, fmt);
+	vfprintf(fp, fmt, ap);
+	va_end(ap);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void
+make_dir(const char *path)
+{
+	assert_int_equal(mkdir(path, 0700), 0);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[256];
+
+	strcpy(f->dir, "/tmp/test_ingest.XXXXXX");
+	if (f == NULL || mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->spool, sizeof(f->spool), "%s/spool", f->dir);
+	snprintf(f->events, sizeof(f->events), "%s/events", f->spool);
+	snprintf(f->db_path, sizeof(f->db_path), "%s/test.db", f->dir);
+	snprintf(f->geo, sizeof(f->geo), "%s/geo", f->dir);
+	mkdir(f->spool, 0700);
+	mkdir(f->events, 0700);
+	f->db = db_open(f->db_path, true, err, sizeof(err));
+	if (f->db == NULL)
+		return -1;
+	f->log_fp = open_memstream(&f->log, &f->log_len);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	db_close(f->db);
+	fclose(f->log_fp);
+	free(f->log);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+/* Event lines, in the form the sensor writes them. */
+
+static void
+session_start(
+    const char *file, const char *ts, const char *sid, const char *ip, int port)
+{
+	append(file,
+	    "{\"@timestamp\":\"%s\",\"event.action\":\"session.start\","
+	    "\"sensor.name\":\"s1\",\"session.id\":\"%s\","
+	    "\"source.ip\":\"%s\",\"source.port\":40000,"
+	    "\"destination.ip\":\"192.0.2.1\",\"destination.port\":%d,"
+	    "\"listener.port\":%d,\"listener.service\":\"proxy\"}\n",
+	    ts, sid, ip, port, 10000 + port);
+}
+
+static void
+message(const char *file, const char *ts, const char *sid, int seq,
+    const char *ip, int port, int rcpts)
+{
+	append(file,
+	    "{\"@timestamp\":\"%s\",\"event.action\":\"message.stored\","
+	    "\"sensor.name\":\"s1\",\"session.id\":\"%s\","
+	    "\"message.sha256\":\"" SHA_A "\",\"message.size\":1234,"
+	    "\"message.seq\":%d,\"smtp.queue_id\":\"Q%d\","
+	    "\"smtp.helo\":\"pc.example\",\"smtp.esmtp\":true,"
+	    "\"smtp.mail_from\":\"a@example.com\","
+	    "\"smtp.rcpt_to\":[\"x@example.org\",\"y@example.org\"],"
+	    "\"smtp.rcpt_count\":%d,\"smtp.personality\":\"postfix\","
+	    "\"source.ip\":\"%s\",\"destination.port\":%d,"
+	    "\"proxy.protocol\":\"socks5\","
+	    "\"proxy.target\":\"mx.example.org:25\"}\n",
+	    ts, sid, seq, seq, rcpts, ip, port);
+}
+
+static void
+session_end(const char *file, const char *ts, const char *sid)
+{
+	append(file,
+	    "{\"@timestamp\":\"%s\",\"event.action\":\"session.end\","
+	    "\"sensor.name\":\"s1\",\"session.id\":\"%s\","
+	    "\"network.bytes_in\":5000,\"network.bytes_out\":700,"
+	    "\"session.duration_ms\":1200,\"smtp.messages\":2,"
+	    "\"event.reason\":\"quit\"}\n",
+	    ts, sid);
+}
+
+static int64_t
+count(struct fixture *f, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	assert_int_equal(
+	    sqlite3_prepare_v2(db_handle(f->db), sql, -1, &st, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static char *
+text_of(struct fixture *f, const char *sql)
+{
+	sqlite3_stmt *st;
+	char *s = NULL;
+
+	assert_int_equal(
+	    sqlite3_prepare_v2(db_handle(f->db), sql, -1, &st, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		s = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return s;
+}
+
+/* Every row of every table as text, to compare two databases. */
+static char *
+dump(struct db *db)
+{
+	static const char *const tables[] = {"sensor", "ingested_file",
+	    "session", "message", "auth", "proxy_request", "ip",
+	    "rollup_minute", "rollup_ip_day"};
+	char *buf = NULL, sql[128];
+	size_t len = 0, t;
+	FILE *fp = open_memstream(&buf, &len);
+
+	for (t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+		sqlite3_stmt *st;
+		int c;
+
+		snprintf(sql, sizeof(sql), "SELECT * FROM %s ORDER BY 1, 2, 3",
+		    tables[t]);
+		assert_int_equal(
+		    sqlite3_prepare_v2(db_handle(db), sql, -1, &st, NULL),
+		    SQLITE_OK);
+		fprintf(fp, "[%s]\n", tables[t]);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			for (c = 0; c < sqlite3_column_count(st); c++) {
+				const unsigned char *v =
+				    sqlite3_column_text(st, c);
+
+				fprintf(
+				    fp, "%s|", v ? (const char *)v : "NULL");
+			}
+			fputc('\n', fp);
+		}
+		sqlite3_finalize(st);
+	}
+	fclose(fp);
+	return buf;
+}
+
+static int
+run_ingest(struct fixture *f, struct db *db, const struct ingest_options *o,
+    struct ingest_stats *stats)
+{
+	struct ingest_options defaults = {.log = f->log_fp};
+	char err[256];
+
+	memset(stats, 0, sizeof(*stats));
+	return ingest_spool(
+	    db, f->spool, o != NULL ? o : &defaults, stats, err, sizeof(err));
+}
+
+/* One file with every kind of trouble; returns the bytes of its partial tail.
+ */
+static size_t
+write_troubled_file(struct fixture *f, char *file, size_t size)
+{
+	static const char partial[] =
+	    "{\"@timestamp\":\"2026-11-01T10:05:00Z\"";
+	char *big;
+
+	snprintf(file, size, "%s/20261101T10.jsonl", f->events);
+	session_start(
+	    file, "2026-11-01T10:00:00.000001Z", "s-1", "192.0.2.7", 1080);
+	message(file, "2026-11-01T10:00:01.000000Z", "s-1", 1, "192.0.2.7",
+	    1080, 3);
+	append(file, "{\"@timestamp\": not json\n"); /* line 3 */
+	message(file, "2026-11-01T10:00:02.000000Z", "s-1", 2, "192.0.2.7",
+	    1080, 4);
+	message(file, "2026-11-01T10:00:01.000000Z", "s-1", 1, "192.0.2.7",
+	    1080, 3); /* duplicate */
+	append(file,
+	    "{\"@timestamp\":\"2026-11-01T10:00:03Z\","
+	    "\"sensor.name\":\"s1\",\"session.id\":\"s-1\"}\n"); /* 6 */
+	big = malloc(INGEST_LINE_MAX + 100);
+	assert_non_null(big);
+	memset(big, 'x', INGEST_LINE_MAX + 99);
+	big[INGEST_LINE_MAX + 99] = '\0';
+	append(file, "%s\n", big); /* line 7 */
+	free(big);
+	append(file, "\n");                                      /* blank */
+	session_end(file, "2026-11-01T10:00:04.000000Z", "s-1"); /* 9 */
+	append(file, "%s", partial);
+	return sizeof(partial) - 1;
+}
+
+static off_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+static void
+ingest_counts_rows_and_offsets(void **state)
+{
+	struct fixture *f = *state;
+	struct ingest_stats s;
+	char file[256], sql[512];
+	size_t tail = write_troubled_file(f, file, sizeof(file));
+	char *rcpt;
+
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(s.files, 1);
+	assert_int_equal(s.lines, 9);
+	assert_int_equal(s.bad_lines, 3);
+	assert_int_equal(s.duplicates, 1);
+	assert_int_equal(s.messages, 2);
+	assert_int_equal(s.sessions, 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM message"), 2);
+	assert_int_equal(count(f, "SELECT count(*) FROM session"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM sensor"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM ip"), 1);
+	assert_int_equal(count(f, "SELECT bytes_in FROM session"), 5000);
+	assert_int_equal(count(f, "SELECT service_port FROM session"), 1080);
+	assert_int_equal(
+	    count(f, "SELECT sum(messages) FROM rollup_minute"), 2);
+	assert_int_equal(
+	    count(f, "SELECT sum(recipients) FROM rollup_minute"), 7);
+	assert_int_equal(
+	    count(f, "SELECT sum(connections) FROM rollup_minute"), 1);
+	assert_int_equal(
+	    count(f, "SELECT sum(bytes_out) FROM rollup_minute"), 700);
+	assert_int_equal(
+	    count(f, "SELECT sum(messages) FROM rollup_ip_day"), 2);
+	rcpt = text_of(f, "SELECT rcpt FROM message WHERE seq = 1");
+	assert_string_equal(rcpt, "[\"x@example.org\",\"y@example.org\"]");
+	free(rcpt);
+	snprintf(sql, sizeof(sql), "SELECT offset_bytes FROM ingested_file");
+	assert_int_equal(count(f, sql), file_size(file) - (off_t)tail);
+	assert_int_equal(count(f, "SELECT lines FROM ingested_file"), 9);
+	/* Bad lines are reported by file and line number. */
+	fflush(f->log_fp);
+	assert_non_null(strstr(f->log, "20261101T10.jsonl:3: skipped"));
+	assert_non_null(strstr(f->log,
+	    "20261101T10.jsonl:6: skipped: "
+	    "missing or unknown event.action"));
+	assert_non_null(
+	    strstr(f->log, "20261101T10.jsonl:7: skipped: line of"));
+}
+
+static void
+ingest_twice_gives_same_database(void **state)
+{
+	struct fixture *f = *state;
+	struct ingest_stats s;
+	char file[256], *before, *after;
+
+	write_troubled_file(f, file, sizeof(file));
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	before = dump(f->db);
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(s.lines, 0);
+	assert_int_equal(s.messages, 0);
+	after = dump(f->db);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+static void
+ingest_completes_partial_line_once(void **state)
+{
+	struct fixture *f = *state;
+	struct ingest_stats s;
+	char file[256], *before, *after;
+
+	write_troubled_file(f, file, sizeof(file));
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM message"), 2);
+	/* The sensor finishes the line it was writing. */
+	append(file,
+	    ",\"event.action\":\"message.stored\",\"sensor.name\":\"s1\","
+	    "\"session.id\":\"s-1\",\"message.seq\":3,\"smtp.rcpt_count\":5,"
+	    "\"source.ip\":\"192.0.2.7\",\"destination.port\":1080}\n");
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(s.lines, 1);
+	assert_int_equal(s.messages, 1);
+	assert_int_equal(s.bad_lines, 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM message"), 3);
+	assert_int_equal(count(f,
+			     "SELECT rcpt_count FROM message"
+			     " WHERE seq = 3"),
+	    5);
+	assert_int_equal(count(f, "SELECT offset_bytes FROM ingested_file"),
+	    file_size(file));
+	assert_int_equal(count(f, "SELECT lines FROM ingested_file"), 10);
+	before = dump(f->db);
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	after = dump(f->db);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+static void
+write_busy_spool(struct fixture *f)
+{
+	char file[256], sid[32], ts[40], ip[32];
+	int h, i;
+
+	for (h = 0; h < 3; h++) {
+		snprintf(file, sizeof(file), "%s/2026110%dT12.jsonl", f->events,
+		    h + 1);
+		for (i = 0; i < 60; i++) {
+			snprintf(sid, sizeof(sid), "s-%d-%d", h, i);
+			snprintf(ts, sizeof(ts), "2026-11-0%dT12:%02d:00.5Z",
+			    h + 1, i);
+			snprintf(ip, sizeof(ip), "198.51.100.%d", i % 7 + 1);
+			session_start(file, ts, sid, ip, i % 2 ? 3128 : 1080);
+			message(file, ts, sid, 1, ip, i % 2 ? 3128 : 1080, i);
+			message(file, ts, sid, 2, ip, i % 2 ? 3128 : 1080, 1);
+			session_end(file, ts, sid);
+		}
+	}
+}
+
+struct kill_plan {
+	int commits_left;
+};
+
+static void
+die_before_commit(void *arg, bool committed)
+{
+	struct kill_plan *plan = arg;
+
+	if (!committed && plan->commits_left-- == 0)
+		raise(SIGKILL);
+}
+
+static void
+ingest_resumes_after_kill(void **state)
+{
+	struct fixture *f = *state;
+	struct kill_plan plan = {.commits_left = 2};
+	struct ingest_options o = {.log = f->log_fp,
+	    .chunk_bytes = 4096,
+	    .chunk_hook = die_before_commit,
+	    .hook_arg = &plan};
+	struct ingest_stats s;
+	char clean_path[200], err[256], *resumed, *clean;
+	struct db *clean_db;
+	int status;
+	pid_t pid;
+
+	write_busy_spool(f);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct db *db = db_open(f->db_path, true, err, sizeof(err));
+
+		run_ingest(f, db, &o, &s);
+		_exit(0); /* not reached: the hook kills the process */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	/* Two chunks were committed, the third was lost. */
+	assert_true(count(f, "SELECT count(*) FROM message") > 0);
+	assert_true(count(f, "SELECT count(*) FROM message") < 360);
+
+	o.chunk_hook = NULL;
+	assert_int_equal(run_ingest(f, f->db, &o, &s), 0);
+	snprintf(clean_path, sizeof(clean_path), "%s/clean.db", f->dir);
+	clean_db = db_open(clean_path, true, err, sizeof(err));
+	assert_non_null(clean_db);
+	assert_int_equal(run_ingest(f, clean_db, NULL, &s), 0);
+	assert_int_equal(s.messages, 360);
+	resumed = dump(f->db);
+	clean = dump(clean_db);
+	assert_string_equal(resumed, clean);
+	assert_int_equal(count(f, "SELECT count(*) FROM message"), 360);
+	assert_int_equal(
+	    count(f, "SELECT sum(messages) FROM rollup_minute"), 360);
+	free(resumed);
+	free(clean);
+	db_close(clean_db);
+}
+
+/* Range files with a quoted AS name holding a comma and a quote. */
+static void
+write_geo(struct fixture *f)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s", f->geo);
+	make_dir(path);
+	snprintf(path, sizeof(path), "%s/asn", f->geo);
+	make_dir(path);
+	snprintf(path, sizeof(path), "%s/geolite2-country", f->geo);
+	make_dir(path);
+	snprintf(path, sizeof(path), "%s/asn/asn-ipv4.csv", f->geo);
+	append(path,
+	    "192.0.2.0,192.0.2.127,64500,\"Example, \"\"Net\"\" Inc.\"\n"
+	    "not,a,valid,line\n"
+	    "198.51.100.0,198.51.100.255,64501,Plain Networks\n");
+	snprintf(path, sizeof(path), "%s/asn/asn-ipv6.csv", f->geo);
+	append(path, "2001:db8::,2001:db8::ffff,64502,Six Net\n");
+	snprintf(path, sizeof(path),
+	    "%s/geolite2-country/geolite2-country-ipv4.csv", f->geo);
+	append(path,
+	    "192.0.2.0,192.0.2.255,BR\n"
+	    "198.51.100.0,198.51.100.127,US\n");
+	snprintf(path, sizeof(path),
+	    "%s/geolite2-country/geolite2-country-ipv6.csv", f->geo);
+	append(path, "2001:db8::,2001:db8::ff,JP\n");
+}
+
+static void
+enrich_uses_range_files(void **state)
+{
+	struct fixture *f = *state;
+	struct ingest_stats s;
+	char file[256], err[256], *name;
+	uint64_t n;
+
+	snprintf(file, sizeof(file), "%s/20261101T10.jsonl", f->events);
+	session_start(file, "2026-11-01T10:00:00Z", "a", "192.0.2.7", 1080);
+	session_start(
+	    file, "2026-11-01T10:00:00Z", "b", "198.51.100.200", 1080);
+	session_start(file, "2026-11-01T10:00:00Z", "c", "2001:db8::1", 1080);
+	session_start(file, "2026-11-01T10:00:00Z", "d", "203.0.113.9", 1080);
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+
+	/* Without the files every address stays pending. */
+	assert_int_equal(
+	    enrich_pending(f->db, f->geo, f->log_fp, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(count(f,
+			     "SELECT count(*) FROM ip"
+			     " WHERE enriched = 0 AND asn IS NULL"),
+	    4);
+	fflush(f->log_fp);
+	assert_non_null(strstr(f->log, "asn-ipv4.csv"));
+
+	write_geo(f);
+	assert_int_equal(
+	    enrich_pending(f->db, f->geo, f->log_fp, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(
+	    count(f, "SELECT count(*) FROM ip WHERE enriched = 0"), 0);
+	assert_int_equal(
+	    count(f, "SELECT asn FROM ip WHERE ip = '192.0.2.7'"), 64500);
+	name = text_of(f, "SELECT as_name FROM ip WHERE ip = '192.0.2.7'");
+	assert_string_equal(name, "Example, \"Net\" Inc.");
+	free(name);
+	name = text_of(f, "SELECT country FROM ip WHERE ip = '192.0.2.7'");
+	assert_string_equal(name, "BR");
+	free(name);
+	assert_int_equal(count(f,
+			     "SELECT asn FROM ip"
+			     " WHERE ip = '198.51.100.200'"),
+	    64501);
+	assert_int_equal(count(f,
+			     "SELECT count(*) FROM ip WHERE"
+			     " ip = '198.51.100.200' AND country IS NULL"),
+	    1);
+	assert_int_equal(
+	    count(f, "SELECT asn FROM ip WHERE ip = '2001:db8::1'"), 64502);
+	name = text_of(f, "SELECT country FROM ip WHERE ip = '2001:db8::1'");
+	assert_string_equal(name, "JP");
+	free(name);
+	assert_int_equal(count(f,
+			     "SELECT count(*) FROM ip WHERE"
+			     " ip = '203.0.113.9' AND asn IS NULL"
+			     " AND country IS NULL"),
+	    1);
+	/* Nothing is pending now, so nothing is looked up again. */
+	assert_int_equal(
+	    enrich_pending(f->db, f->geo, f->log_fp, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 0);
+}
+
+/* Four emails: three from AS 64500 in BR on port 1080, one from US. */
+static void
+write_report_data(struct fixture *f)
+{
+	char file[256], err[256];
+	struct ingest_stats s;
+	uint64_t n;
+
+	snprintf(file, sizeof(file), "%s/20261101T10.jsonl", f->events);
+	session_start(file, "2026-11-01T10:00:00Z", "a", "192.0.2.7", 1080);
+	message(file, "2026-11-01T10:00:01Z", "a", 1, "192.0.2.7", 1080, 10);
+	message(file, "2026-11-01T10:00:02Z", "a", 2, "192.0.2.7", 1080, 20);
+	message(file, "2026-11-01T10:01:02Z", "a", 3, "192.0.2.7", 1080, 30);
+	snprintf(file, sizeof(file), "%s/20261103T23.jsonl", f->events);
+	session_start(file, "2026-11-03T23:59:59Z", "b", "198.51.100.9", 3128);
+	message(file, "2026-11-03T23:59:59Z", "b", 1, "198.51.100.9", 3128, 40);
+	write_geo(f);
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(
+	    enrich_pending(f->db, f->geo, f->log_fp, &n, err, sizeof(err)), 0);
+}
+
+static char *
+report_to_string(
+    struct fixture *f, enum report_format format, const char *since)
+{
+	struct report_options o = {.format = format, .top = 10, .since = since};
+	char *buf = NULL, err[256];
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	assert_int_equal(report_write(f->db, &o, fp, err, sizeof(err)), 0);
+	fclose(fp);
+	return buf;
+}
+
+static void
+report_json_matches_data(void **state)
+{
+	struct fixture *f = *state;
+	char *out;
+	json_t *root, *summary, *row;
+	json_error_t jerr;
+
+	write_report_data(f);
+	out = report_to_string(f, REPORT_JSON, NULL);
+	root = json_loads(out, 0, &jerr);
+	assert_non_null(root);
+	summary = json_object_get(root, "summary");
+	assert_string_equal(
+	    json_string_value(json_object_get(summary, "first_day")),
+	    "2026-11-01");
+	assert_string_equal(
+	    json_string_value(json_object_get(summary, "last_day")),
+	    "2026-11-03");
+	assert_int_equal(
+	    json_integer_value(json_object_get(summary, "days")), 3);
+	assert_int_equal(
+	    json_integer_value(json_object_get(summary, "emails")), 4);
+	assert_int_equal(
+	    json_integer_value(json_object_get(summary, "recipients")), 100);
+	assert_true(json_real_value(json_object_get(
+			summary, "recipients_per_email")) == 25.0);
+	assert_int_equal(
+	    json_integer_value(json_object_get(summary, "unique_ips")), 2);
+	assert_int_equal(
+	    json_integer_value(json_object_get(summary, "unique_asns")), 2);
+	assert_int_equal(
+	    json_integer_value(json_object_get(summary, "unique_countries")),
+	    2);
+
+	row = json_array_get(json_object_get(root, "top_asns"), 0);
+	assert_int_equal(
+	    json_integer_value(json_object_get(row, "asn")), 64500);
+	assert_int_equal(json_integer_value(json_object_get(row, "emails")), 3);
+	assert_true(json_real_value(json_object_get(row, "percent")) == 75.0);
+	row = json_array_get(json_object_get(root, "top_countries"), 0);
+	assert_string_equal(
+	    json_string_value(json_object_get(row, "code")), "BR");
+	assert_string_equal(
+	    json_string_value(json_object_get(row, "country")), "Brazil");
+	row = json_array_get(json_object_get(root, "top_countries"), 1);
+	assert_string_equal(
+	    json_string_value(json_object_get(row, "code")), "US");
+	assert_int_equal(json_integer_value(json_object_get(row, "emails")), 1);
+	row = json_array_get(json_object_get(root, "service_ports"), 0);
+	assert_int_equal(
+	    json_integer_value(json_object_get(row, "port")), 1080);
+	assert_string_equal(
+	    json_string_value(json_object_get(row, "service")), "SOCKS");
+	row = json_array_get(json_object_get(root, "service_ports"), 1);
+	assert_string_equal(
+	    json_string_value(json_object_get(row, "service")), "HTTP (Squid)");
+	row = json_array_get(json_object_get(root, "source_os"), 3);
+	assert_string_equal(
+	    json_string_value(json_object_get(row, "class")), "Unknown");
+	assert_int_equal(json_integer_value(json_object_get(row, "emails")), 4);
+	assert_int_equal(
+	    json_array_size(json_object_get(root, "spams_per_day")), 2);
+	row = json_array_get(json_object_get(root, "spams_per_day"), 1);
+	assert_string_equal(
+	    json_string_value(json_object_get(row, "day")), "2026-11-03");
+	assert_int_equal(
+	    json_integer_value(json_object_get(row, "recipients")), 40);
+	json_decref(root);
+	free(out);
+}
+
+static void
+report_text_csv_md_match_data(void **state)
+{
+	struct fixture *f = *state;
+	char *out;
+
+	write_report_data(f);
+	out = report_to_string(f, REPORT_CSV, NULL);
+	assert_non_null(strstr(out, "table,first_day,last_day,days,emails,"));
+	assert_non_null(strstr(
+	    out, "\nsummary,2026-11-01,2026-11-03,3,4,100,25.00,2,2,2\n"));
+	assert_non_null(strstr(
+	    out, "\ntop_asns,1,64500,\"Example, \"\"Net\"\" Inc.\",3,75.00\n"));
+	assert_non_null(strstr(out,
+	    "\ntop_countries,2,US,United States,1,"
+	    "25.00\n"));
+	assert_non_null(strstr(out, "\nservice_ports,1,1080,SOCKS,3,75.00\n"));
+	assert_non_null(strstr(out, "\nsource_os,Unknown,4,100.00\n"));
+	assert_non_null(strstr(out, "\nspams_per_day,2026-11-01,3,60\n"));
+	free(out);
+
+	out = report_to_string(f, REPORT_MD, NULL);
+	assert_non_null(strstr(out, "## Top ASNs\n"));
+	assert_non_null(
+	    strstr(out, "| 1 | 64500 | Example, \"Net\" Inc. | 3 | 75.00 |\n"));
+	assert_non_null(strstr(out, "| Emails | 4 |\n"));
+	assert_non_null(strstr(out, "| 2026-11-03 | 1 | 40 |\n"));
+	free(out);
+
+	out = report_to_string(f, REPORT_TEXT, NULL);
+	assert_non_null(strstr(out, "  Emails                4\n"));
+	assert_non_null(strstr(out, "  Recipients per email  25.00\n"));
+	assert_non_null(strstr(out, "HTTP (Squid)"));
+	assert_non_null(strstr(out, "  2026-11-01       3          60\n"));
+	free(out);
+
+	/* A period filter counts only its days. */
+	out = report_to_string(f, REPORT_CSV, "2026-11-02");
+	assert_non_null(strstr(
+	    out, "\nsummary,2026-11-03,2026-11-03,1,1,40,40.00,1,1,1\n"));
+	free(out);
+}
+
+static void
+report_rejects_unknown_sensor(void **state)
+{
+	struct fixture *f = *state;
+	struct report_options o = {
+	    .format = REPORT_TEXT, .top = 10, .sensor = "nosuch"};
+	char err[256];
+
+	write_report_data(f);
+	assert_int_equal(
+	    report_write(f->db, &o, f->log_fp, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "nosuch"));
+	o.sensor = "s1";
+	assert_int_equal(
+	    report_write(f->db, &o, f->log_fp, err, sizeof(err)), 0);
+}
+
+/* The line reader alone: lines cut at every byte boundary. */
+
+struct collected {
+	char lines[8][64];
+	size_t lens[8];
+	uint64_t ends[8];
+	int n;
+};
+
+static int
+collect(void *arg, const char *line, size_t len, uint64_t line_no, uint64_t end)
+{
+	struct collected *c = arg;
+
+	assert_int_equal(line_no, (uint64_t)c->n + 1);
+	assert_true(c->n < 8);
+	c->lens[c->n] = len;
+	c->ends[c->n] = end;
+	if (line != NULL)
+		snprintf(c->lines[c->n], sizeof(c->lines[0]), "%.*s", (int)len,
+		    line);
+	else
+		strcpy(c->lines[c->n], "(overlong)");
+	c->n++;
+	return 0;
+}
+
+static void
+line_reader_cuts_at_newlines(void **state)
+{
+	static const char input[] = "ab\n\ncde\nfg";
+	struct collected c;
+	struct line_reader r;
+	size_t i;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	line_reader_init(&r, 100, 0);
+	for (i = 0; i < sizeof(input) - 1; i++)
+		assert_int_equal(
+		    line_reader_feed(&r, input + i, 1, collect, &c), 0);
+	assert_int_equal(c.n, 3);
+	assert_string_equal(c.lines[0], "ab");
+	assert_int_equal(c.ends[0], 103);
+	assert_string_equal(c.lines[1], "");
+	assert_string_equal(c.lines[2], "cde");
+	assert_int_equal(c.ends[2], 108);
+	assert_int_equal(r.offset, 108);
+	assert_int_equal(r.partial_len, 2);
+	line_reader_free(&r);
+}
+
+static void
+line_reader_skips_overlong_line(void **state)
+{
+	size_t n = INGEST_LINE_MAX + 1, i;
+	char *big = malloc(n);
+	struct collected c;
+	struct line_reader r;
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'y', n);
+	memset(&c, 0, sizeof(c));
+	line_reader_init(&r, 0, 0);
+	/* Fed in pieces, so the line overflows the kept partial line. */
+	for (i = 0; i < n; i += 1000)
+		line_reader_feed(
+		    &r, big + i, n - i < 1000 ? n - i : 1000, collect, &c);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(r.partial_len, 0);
+	line_reader_feed(&r, "\nok\n", 4, collect, &c);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.lines[0], "(overlong)");
+	assert_int_equal(c.lens[0], n);
+	assert_string_equal(c.lines[1], "ok");
+	assert_int_equal(r.offset, n + 4);
+	/* A line of exactly the limit is kept. */
+	line_reader_feed(&r, big, INGEST_LINE_MAX, collect, &c);
+	line_reader_feed(&r, "\n", 1, collect, &c);
+	assert_int_equal(c.n, 3);
+	assert_int_equal(c.lens[2], INGEST_LINE_MAX);
+	assert_string_not_equal(c.lines[2], "(overlong)");
+	line_reader_free(&r);
+	free(big);
+}
+
+static void
+event_parse_rejects_invalid_values(void **state)
+{
+	static const struct {
+		const char *line;
+		const char *why;
+	} cases[] = {
+	    {"[1,2]", "not a JSON object"},
+	    {"{\"event.action\":\"session.end\",\"session.id\":\"a\"}",
+		"missing @timestamp"},
+	    {"{\"@timestamp\":\"2026-02-30T00:00:00Z\","
+	     "\"event.action\":\"session.end\",\"session.id\":\"a\"}",
+		"@timestamp is not an RFC 3339 UTC time"},
+	    {"{\"@timestamp\":\"2026-02-01T00:00:00Z\","
+	     "\"event.action\":\"session.start\",\"session.id\":\"a\","
+	     "\"source.ip\":\"999.1.1.1\",\"destination.port\":25}",
+		"source.ip is not an IP address"},
+	    {"{\"@timestamp\":\"2026-02-01T00:00:00Z\","
+	     "\"event.action\":\"session.start\",\"session.id\":\"a\","
+	     "\"source.ip\":\"192.0.2.1\",\"destination.port\":70000}",
+		"destination.port is not a port number"},
+	    {"{\"@timestamp\":\"2026-02-01T00:00:00Z\","
+	     "\"event.action\":\"message.stored\",\"session.id\":\"a\","
+	     "\"source.ip\":\"192.0.2.1\",\"destination.port\":25,"
+	     "\"message.seq\":1,\"smtp.rcpt_count\":1,"
+	     "\"message.sha256\":\"../../etc/passwd\"}",
+		"message.sha256 is not a lowercase hex SHA-256"},
+	    {"{\"@timestamp\":\"2026-02-01T00:00:00Z\","
+	     "\"event.action\":\"message.stored\",\"session.id\":\"a\","
+	     "\"source.ip\":\"192.0.2.1\",\"destination.port\":25,"
+	     "\"message.seq\":1,\"smtp.rcpt_count\":-1}",
+		"smtp.rcpt_count is not a non-negative integer"},
+	    {"{\"@timestamp\":\"2026-02-01T00:00:00Z\","
+	     "\"event.action\":\"message.stored\",\"session.id\":\"a\","
+	     "\"source.ip\":\"192.0.2.1\",\"destination.port\":25,"
+	     "\"message.seq\":1,\"smtp.rcpt_count\":1,"
+	     "\"smtp.rcpt_to\":[\"a\",2]}",
+		"smtp.rcpt_to is not an array of strings"},
+	};
+	struct event ev;
+	char why[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(
+		    event_parse(cases[i].line, strlen(cases[i].line), &ev, why,
+			sizeof(why)),
+		    -1);
+		assert_string_equal(why, cases[i].why);
+	}
+}
+
+static void
+event_parse_maps_fields(void **state)
+{
+	static const char line[] =
+	    "{\"@timestamp\":\"2026-11-01T10:00:01.25Z\","
+	    "\"event.action\":\"session.start\",\"sensor.name\":\"s1\","
+	    "\"session.id\":\"x-1\",\"source.ip\":\"::ffff:192.0.2.1\","
+	    "\"source.port\":5555,\"destination.port\":1080}";
+	struct event ev;
+	char why[256];
+
+	(void)state;
+	assert_int_equal(
+	    event_parse(line, strlen(line), &ev, why, sizeof(why)), 0);
+	assert_int_equal(ev.kind, EVENT_SESSION_START);
+	assert_int_equal(ev.usec, 1793527201250000LL);
+	assert_string_equal(ev.day, "2026-11-01");
+	assert_string_equal(ev.source_ip, "::ffff:192.0.2.1");
+	assert_int_equal(ev.source_port, 5555);
+	assert_int_equal(ev.listener_port, -1);
+	assert_null(ev.relay_ip[0] ? ev.relay_ip : NULL);
+	event_free(&ev);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(
+		ingest_counts_rows_and_offsets, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		ingest_twice_gives_same_database, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		ingest_completes_partial_line_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		ingest_resumes_after_kill, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		enrich_uses_range_files, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		report_json_matches_data, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		report_text_csv_md_match_data, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		report_rejects_unknown_sensor, setup, teardown),
+	    cmocka_unit_test(line_reader_cuts_at_newlines),
+	    cmocka_unit_test(line_reader_skips_overlong_line),
+	    cmocka_unit_test(event_parse_rejects_invalid_values),
+	    cmocka_unit_test(event_parse_maps_fields),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
