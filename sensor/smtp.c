@@ -22,7 +22,7 @@
  */
 #define REPLY_ECHO_MAX 200
 
-/* Longest reply: Sendmail's HELP text, with room for every echo. */
+/* Maximum reply size: Sendmail's HELP text, with room for every echo. */
 #define REPLY_MAX 2048
 
 /* First allocation of a body; most spam fits, larger bodies double. */
@@ -51,7 +51,7 @@ static const char *const state_names[ST_COUNT] = {
     [ST_CLOSED] = "closed",
 };
 
-/* Where the body scanner stands relative to line starts and dots. */
+/* Position of the body scanner relative to line starts and dots. */
 enum data_state {
 	DS_BOL,    /* at the start of a line */
 	DS_DOT,    /* a dot at the start of a line */
@@ -98,7 +98,7 @@ struct smtp_session {
 	int errors;
 };
 
-/* What one verb may be given and what it does. */
+/* A row of the verb table: the verb, its handler, the states allowing it. */
 struct verb {
 	const char *name;
 	void (*handler)(struct smtp_session *, const char *arg);
@@ -126,7 +126,7 @@ put_text(char *out, size_t pos, const char *src, size_t max, bool peer)
 	for (size_t i = 0; src[i] != '\0' && i < max; i++) {
 		unsigned char c = (unsigned char)src[i];
 
-		if (pos + 1 >= REPLY_MAX)
+		if (pos + 3 >= REPLY_MAX)
 			break;
 		if (peer && (c < 0x20 || c > 0x7e))
 			c = '?';

@@ -605,7 +605,7 @@ test_binary_garbage_survives(void **state)
 	for (size_t i = 0; i < sizeof(junk); i++) {
 		x = x * 1103515245 + 12345;
 		junk[i] = (unsigned char)(x >> 16);
-		/* Keep lines short, so errors and not the limit close us. */
+		/* No LF: the whole input is one endless command line. */
 		if (junk[i] == '\n')
 			junk[i] = 'n';
 	}
