@@ -167,4 +167,11 @@
  */
 #define REPLAY_RCPT_MAX 100
 
+/*
+ * Largest p0f fingerprint database read.  p0f 3.09b's p0f.fp is 36 KB;
+ * 1 MiB leaves room for local entries, and since every entry takes a
+ * line, it also bounds the entries and the memory they use.
+ */
+#define P0F_DB_SIZE_MAX (1024 * 1024)
+
 #endif
