@@ -8,5 +8,6 @@
 int cmd_ingest(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+int cmd_fingerprint(int argc, char **argv);
 
 #endif
