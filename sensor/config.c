@@ -30,6 +30,24 @@ config_defaults(struct sensor_config *cfg)
 	cfg->banner_delay_ms = 0;
 	cfg->heartbeat_interval = 60;
 	cfg->min_free_disk_mb = 256;
+	cfg->chroot = true;
+	cfg->seccomp = true;
+}
+
+static int
+parse_bool(const char *key, const char *value, bool *out, int line,
+    char *err, size_t errlen)
+{
+	if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0) {
+		*out = true;
+	} else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0) {
+		*out = false;
+	} else {
+		snprintf(err, errlen, "line %d: %s must be yes or no, not \"%s\"",
+		    line, key, value);
+		return -1;
+	}
+	return 0;
 }
 
 /* Split a comma- or blank-separated list of networks into nets. */
@@ -123,6 +141,14 @@ sensor_key(struct sensor_config *cfg, const char *key, const char *value,
 	} else if (strcmp(key, "max-connections-per-ip") == 0) {
 		return parse_number(key, value, 1, CONN_PER_IP_MAX,
 		    &cfg->max_connections_per_ip, line, err, errlen);
+	} else if (strcmp(key, "user") == 0) {
+		if (*value == '\0' || strlen(value) >= sizeof(cfg->user))
+			goto bad;
+		strlcpy_(cfg->user, value, sizeof(cfg->user));
+	} else if (strcmp(key, "chroot") == 0) {
+		return parse_bool(key, value, &cfg->chroot, line, err, errlen);
+	} else if (strcmp(key, "seccomp") == 0) {
+		return parse_bool(key, value, &cfg->seccomp, line, err, errlen);
 	} else if (strcmp(key, "heartbeat-interval") == 0) {
 		return parse_number(key, value, 1, 3600,
 		    &cfg->heartbeat_interval, line, err, errlen);

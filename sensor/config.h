@@ -42,6 +42,9 @@ struct sensor_config {
 	int banner_delay_ms;
 	int heartbeat_interval;		/* seconds */
 	int min_free_disk_mb;		/* below it, no new mail is taken */
+	char user[64];			/* to run as after binding, as root */
+	bool chroot;			/* into the spool, as root */
+	bool seccomp;
 	struct listener_config listeners[LISTENERS_MAX];
 	int nlisteners;
 };

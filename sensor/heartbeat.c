@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,33 @@ disk_free(const char *dir, uint64_t *free_bytes, uint64_t *total_bytes)
 	return 0;
 }
 
+/* /proc/loadavg, opened before the chroot and read with pread. */
+static int loadavg_fd = -1;
+
+void
+heartbeat_open_proc(void)
+{
+	if (loadavg_fd < 0)
+		loadavg_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+}
+
+static int
+read_load(double load[3])
+{
+	char buf[128];
+	ssize_t n;
+
+	if (loadavg_fd < 0)
+		return getloadavg(load, 3) == 3 ? 0 : -1;
+	n = pread(loadavg_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return sscanf(buf, "%lf %lf %lf", &load[0], &load[1], &load[2]) == 3
+	    ? 0
+	    : -1;
+}
+
 void
 heartbeat_measure(struct heartbeat *hb, const char *spool_dir)
 {
@@ -45,8 +73,8 @@ heartbeat_measure(struct heartbeat *hb, const char *spool_dir)
 	if (disk_free(spool_dir, &hb->disk_free_bytes,
 		&hb->disk_total_bytes) < 0)
 		hb->disk_free_bytes = hb->disk_total_bytes = 0;
-	if (getloadavg(hb->load, 3) != 3)
-		hb->load[0] = hb->load[1] = hb->load[2] = -1;
+	if (read_load(hb->load) < 0)
+		hb->load[0] = hb->load[1] = hb->load[2] = NAN;
 }
 
 int

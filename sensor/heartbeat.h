@@ -40,6 +40,9 @@ struct heartbeat {
 	double load[3];
 };
 
+/* Open /proc/loadavg while it is reachable, before a chroot. */
+void heartbeat_open_proc(void);
+
 /* Read the clock state (adjtimex), the spool's disk and the load. */
 void heartbeat_measure(struct heartbeat *hb, const char *spool_dir);
 

@@ -29,6 +29,8 @@ struct server {
 	struct event_base *base;
 	const struct sensor_config *cfg;
 	struct spool *spool;
+	const char *spool_dir;		/* prefix of spool paths: "" in chroot */
+	const char *spool_fs;		/* a path on the spool's file system */
 	struct listener listeners[LISTENERS_MAX];
 	int nlisteners;
 

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 
 #include "config.h"
 #include "heartbeat.h"
+#include "privsep.h"
 #include "jsonw.h"
 #include "spampot_limits.h"
 #include "sensor.h"
@@ -279,7 +281,7 @@ check_disk(struct server *srv)
 	uint64_t avail, total;
 	bool low;
 
-	if (disk_free(srv->cfg->spool, &avail, &total) < 0)
+	if (disk_free(srv->spool_fs, &avail, &total) < 0)
 		return;
 	low = avail < (uint64_t)srv->cfg->min_free_disk_mb * 1024 * 1024;
 	if (low != srv->capture_paused)
@@ -332,8 +334,8 @@ write_heartbeat(struct server *srv)
 	hb.rejected = srv->rejected;
 	hb.events_file = spool_events_name(srv->spool);
 	hb.capture_paused = srv->capture_paused;
-	heartbeat_measure(&hb, srv->cfg->spool);
-	if (heartbeat_write(srv->cfg->spool, &hb, err, sizeof(err)) < 0)
+	heartbeat_measure(&hb, srv->spool_fs);
+	if (heartbeat_write(srv->spool_dir, &hb, err, sizeof(err)) < 0)
 		logmsg("error", "%s", err);
 }
 
@@ -370,6 +372,60 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(srv->base, NULL);
 }
 
+/* Start a periodic timer of the given number of seconds. */
+static struct event *
+start_timer(struct server *srv, int seconds, event_callback_fn fn)
+{
+	struct timeval tv = { seconds, 0 };
+	struct event *ev = event_new(srv->base, -1, EV_PERSIST, fn, srv);
+
+	event_add(ev, &tv);
+	return ev;
+}
+
+/*
+ * Give up root once the listeners are bound: chroot into the spool,
+ * switch to the configured user, then enter the seccomp filter.
+ * Started by another user, the daemon keeps that user and has no
+ * root to give up; it still enters the filter.
+ */
+static void
+confine(struct server *srv)
+{
+	const struct sensor_config *cfg = srv->cfg;
+	struct privsep ps;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char err[512];
+
+	/* OpenSSL loads its providers on first use: do it while it can. */
+	EVP_Digest("", 0, md, NULL, EVP_sha256(), NULL);
+	heartbeat_open_proc();
+	if (geteuid() == 0) {
+		if (cfg->user[0] == '\0')
+			fatal(1, "refusing to run as root: set \"user\" in "
+				 "[sensor] to an unprivileged user");
+		if (privsep_lookup(cfg->user, &ps, err, sizeof(err)) < 0 ||
+		    privsep_chown_spool(&ps, cfg->spool, err, sizeof(err)) <
+			0 ||
+		    privsep_drop(&ps, cfg->chroot ? cfg->spool : NULL, err,
+			sizeof(err)) < 0)
+			fatal(1, "%s", err);
+		if (cfg->chroot) {
+			spool_chrooted(srv->spool);
+			srv->spool_dir = "";
+			srv->spool_fs = "/";
+		}
+		logmsg(NULL, "running as %s%s", cfg->user,
+		    cfg->chroot ? ", chrooted to the spool" : "");
+	} else if (cfg->user[0] != '\0') {
+		logmsg("warning", "not started as root: running as uid %ld, "
+		    "not as %s, and without chroot", (long)geteuid(),
+		    cfg->user);
+	}
+	if (cfg->seccomp && sandbox_enter(err, sizeof(err)) < 0)
+		fatal(1, "%s", err);
+}
+
 int
 server_run(const struct sensor_config *cfg)
 {
@@ -381,6 +437,8 @@ server_run(const struct sensor_config *cfg)
 
 	memset(&srv, 0, sizeof(srv));
 	srv.cfg = cfg;
+	srv.spool_dir = cfg->spool;
+	srv.spool_fs = cfg->spool;
 	signal(SIGPIPE, SIG_IGN);
 	if (getrandom(&boot, sizeof(boot), 0) != sizeof(boot))
 		fatal(1, "getrandom: %s", strerror(errno));
@@ -400,26 +458,19 @@ server_run(const struct sensor_config *cfg)
 	sigint = evsignal_new(srv.base, SIGINT, signal_cb, &srv);
 	event_add(sigterm, NULL);
 	event_add(sigint, NULL);
+	confine(&srv);
+
 	srv.started_usec = now_usec();
 	check_disk(&srv);
-	srv.disk_ev = event_new(srv.base, -1, EV_PERSIST, disk_cb, &srv);
-	{
-		struct timeval tv = { DISK_CHECK_INTERVAL, 0 };
-
-		event_add(srv.disk_ev, &tv);
-	}
-	srv.heartbeat_ev = event_new(srv.base, -1, EV_PERSIST, heartbeat_cb,
-	    &srv);
-	{
-		struct timeval tv = { cfg->heartbeat_interval, 0 };
-
-		event_add(srv.heartbeat_ev, &tv);
-	}
+	srv.disk_ev = start_timer(&srv, DISK_CHECK_INTERVAL, disk_cb);
+	srv.heartbeat_ev = start_timer(&srv, cfg->heartbeat_interval,
+	    heartbeat_cb);
 	write_heartbeat(&srv);
 	emit_lifecycle(&srv, "sensor.start");
 	logmsg(NULL, "sensor %s ready: %d listeners, spool %s", cfg->name,
 	    srv.nlisteners, cfg->spool);
 	event_base_dispatch(srv.base);
+
 	/* Answer the messages still waiting, then close every session. */
 	srv.commit_durable = true;
 	commit_cb(-1, 0, &srv);

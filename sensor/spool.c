@@ -63,9 +63,9 @@ struct spool {
 };
 
 static int
-make_dir(const char *path, char *err, size_t errlen)
+make_dir_mode(const char *path, mode_t mode, char *err, size_t errlen)
 {
-	if (mkdir(path, 0750) < 0 && errno != EEXIST) {
+	if (mkdir(path, mode) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", path,
 		    strerror(errno));
 		return -1;
@@ -73,7 +73,17 @@ make_dir(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-/* Create dir and any missing parents, as mkdir -p does. */
+static int
+make_dir(const char *path, char *err, size_t errlen)
+{
+	return make_dir_mode(path, 0750, err, errlen);
+}
+
+/*
+ * Create dir and any missing parents, as mkdir -p does.  Parents are
+ * left searchable, so that the user the daemon drops to can reach the
+ * spool when it is not chrooted.
+ */
 static int
 make_dirs(const char *dir, char *err, size_t errlen)
 {
@@ -85,7 +95,7 @@ make_dirs(const char *dir, char *err, size_t errlen)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (make_dir(path, err, errlen) < 0)
+		if (make_dir_mode(path, 0755, err, errlen) < 0)
 			return -1;
 		*p = '/';
 	}
@@ -431,6 +441,12 @@ open_events(struct spool *sp, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "%s/events", sp->dir);
 	sync_path(path);
 	return 0;
+}
+
+void
+spool_chrooted(struct spool *sp)
+{
+	sp->dir[0] = '\0';
 }
 
 const char *

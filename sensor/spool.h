@@ -57,6 +57,9 @@ int spool_commit(struct spool *sp, bool durable, char *err, size_t errlen);
  */
 int spool_remove_confirmed(struct spool *sp, char *err, size_t errlen);
 
+/* The process was chrooted into the spool: paths start at "/". */
+void spool_chrooted(struct spool *sp);
+
 /* Name of the events file being written, under events/; "" if none. */
 const char *spool_events_name(const struct spool *sp);
 

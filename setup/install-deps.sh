@@ -8,7 +8,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 packages="
 	build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 	libevent-dev libssl-dev libzstd-dev libsqlite3-dev libjansson-dev
-	libcmocka-dev sqlite3 zstd python3 curl swaks proxychains4 postfix
+	libcmocka-dev libseccomp-dev libpcap-dev libmicrohttpd-dev sqlite3 zstd python3 curl swaks proxychains4 postfix
 	nmap jq nodejs npm iproute2 procps psmisc
 "
 
@@ -36,6 +36,12 @@ if [ -n "$(echo "$missing" | tr -d ' ')" ]; then
 	apt-get update -q
 	# shellcheck disable=SC2086
 	apt-get install -y -q --no-install-recommends $missing
+fi
+
+# The sensor drops root to this user after binding its ports.
+if [ "$(id -u)" -eq 0 ] && ! id spampot >/dev/null 2>&1; then
+	useradd --system --no-create-home --home-dir /nonexistent \
+	    --shell /usr/sbin/nologin spampot
 fi
 
 cd "$top"
