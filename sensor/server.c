@@ -14,6 +14,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -241,6 +242,16 @@ open_listener(struct server *srv, const struct listener_config *lc)
 		return -1;
 	}
 	evconnlistener_set_error_cb(l->evl, accept_error_cb);
+	/* Keep each client's SYN for its passive OS fingerprint. */
+	{
+		int one = 1;
+
+		if (setsockopt(evconnlistener_get_fd(l->evl), IPPROTO_TCP,
+			TCP_SAVE_SYN, &one, sizeof(one)) < 0)
+			logmsg("warning",
+			    "listener %s: TCP_SAVE_SYN: %s; no OS fingerprints",
+			    lc->name, strerror(errno));
+	}
 	srv->nlisteners++;
 	return 0;
 }

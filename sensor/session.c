@@ -14,6 +14,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #include "sensor.h"
 #include "smtp.h"
 #include "socks.h"
+#include "synsig.h"
 #include "util.h"
 
 #ifndef SO_ORIGINAL_DST
@@ -79,6 +81,7 @@ struct conn {
 	int service_port;
 
 	const char *protocol;		/* "smtp", "socks5", "http", ... */
+	char os_signature[SYNSIG_TEXT_MAX]; /* p0f-style, "" if unknown */
 	char target[SOCKS_FIELD_MAX + 16];	/* host:port or [v6]:port */
 
 	struct smtp_session *smtp;
@@ -147,6 +150,8 @@ emit_session_start(struct conn *c)
 	jsonw_int(&w, "listener.port", c->lst->cfg->port);
 	jsonw_str(&w, "listener.service",
 	    c->lst->cfg->service == SERVICE_SMTP ? "smtp" : "proxy");
+	if (c->os_signature[0] != '\0')
+		jsonw_str(&w, "source.os.signature", c->os_signature);
 	event_emit(c->srv, &w);
 }
 
@@ -182,6 +187,14 @@ smtp_reserve_cb(void *ctx, long bytes)
 		return false;
 	c->srv->body_bytes += bytes;
 	return true;
+}
+
+static bool
+smtp_accepting_cb(void *ctx)
+{
+	struct conn *c = ctx;
+
+	return !c->srv->capture_paused;
 }
 
 static int64_t
@@ -264,6 +277,7 @@ start_smtp(struct conn *c)
 	host->store = smtp_store_cb;
 	host->reserve = smtp_reserve_cb;
 	host->now = smtp_now_cb;
+	host->accepting = smtp_accepting_cb;
 	c->smtp = smtp_session_new(p, c->hostname, c->src_ip, host,
 	    (uint64_t)now_usec() ^ c->srv->next_session);
 	tv.tv_sec = SMTP_IDLE_TIMEOUT;
@@ -901,6 +915,30 @@ original_port(int fd, const struct listener_config *lc)
 	return lc->service_port;
 }
 
+/*
+ * The p0f-style signature of the client's SYN, which the kernel kept
+ * because the listener set TCP_SAVE_SYN.  Matching it against p0f's
+ * database is the server's job, so that a newer database can be used
+ * on old captures.
+ */
+static void
+read_syn_signature(struct conn *c, int fd)
+{
+	uint8_t syn[512];
+	socklen_t len = sizeof(syn);
+	struct synsig sig;
+	const char *why;
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_SAVED_SYN, syn, &len) < 0 ||
+	    len == 0)
+		return;
+	if (synsig_from_packet(syn, len, &sig, &why) != SYNSIG_OK)
+		return;
+	if (synsig_format(&sig, c->os_signature, sizeof(c->os_signature)) <
+	    0)
+		c->os_signature[0] = '\0';
+}
+
 static bool
 peer_is_trusted(const struct listener *l, const struct sockaddr *peer)
 {
@@ -944,6 +982,9 @@ session_accept(struct listener *l, int fd, const struct sockaddr *peer,
 	c->src_port = addr_port(peer);
 	c->service_port = original_port(fd, l->cfg);
 	c->protocol = l->cfg->service == SERVICE_SMTP ? "smtp" : NULL;
+	/* A relay's SYN says nothing of the client it carries. */
+	if (!trusted)
+		read_syn_signature(c, fd);
 	if (!trusted)
 		strlcpy_(c->admitted_ip, ip, sizeof(c->admitted_ip));
 	c->next = srv->conns;

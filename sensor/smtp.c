@@ -402,6 +402,10 @@ do_mail(struct smtp_session *s, const char *arg)
 		reply(s, SMTP_R_MAIL_SYNTAX, NULL);
 		return;
 	}
+	if (s->host->accepting != NULL && !s->host->accepting(s->host->ctx)) {
+		reply(s, SMTP_R_NO_STORAGE, NULL);
+		return;
+	}
 	path = p;
 	if ((p = parse_path(path, addr)) == NULL) {
 		reply(s, SMTP_R_MAIL_BAD_ADDRESS, path);

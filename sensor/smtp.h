@@ -67,6 +67,13 @@ struct smtp_host {
 	 * for debug logs; may be NULL.
 	 */
 	void (*trace)(void *ctx, const char *from, const char *to);
+
+	/*
+	 * False while the host cannot take mail (its disk is nearly
+	 * full): MAIL is then answered 452, as a real MTA short of queue
+	 * space answers.  May be NULL: always true.
+	 */
+	bool (*accepting)(void *ctx);
 };
 
 /* What the host should do after feeding input. */

@@ -9,7 +9,8 @@ packages="
 	build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 	libevent-dev libssl-dev libzstd-dev libsqlite3-dev libjansson-dev
 	libcmocka-dev libseccomp-dev libpcap-dev libmicrohttpd-dev sqlite3 zstd python3 curl swaks proxychains4 postfix
-	nmap jq nodejs npm iproute2 procps psmisc
+	nmap jq nodejs npm iproute2 procps psmisc p0f python3-scapy strace
+	openssh-server openssh-client rsync microsocks hyperfine
 "
 
 missing=""
@@ -34,6 +35,14 @@ if [ -n "$(echo "$missing" | tr -d ' ')" ]; then
 	    debconf-set-selections
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q
+	# openssh-server is for the collector's tests, which start their own
+	# sshd on a loopback port: keep the package from starting one on 22.
+	policy=/usr/sbin/policy-rc.d
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' >"$policy"
+		chmod +x "$policy"
+		trap 'rm -f "$policy"' EXIT
+	fi
 	# shellcheck disable=SC2086
 	apt-get install -y -q --no-install-recommends $missing
 fi
