@@ -44,6 +44,19 @@
 /* Bad lines reported one by one per file; the rest are only counted. */
 #define INGEST_BAD_REPORT_MAX 20
 
+/*
+ * Addresses remembered as already stored.  A slot is about 136 bytes
+ * and the table at most half full, so this caps it near 18 MB; it is
+ * emptied when full, which costs only repeated inserts.
+ */
+#define INGEST_KNOWN_IPS_MAX (1 << 16)
+
+/*
+ * Batches parsed at once by worker threads.  With the storing thread,
+ * two parsers keep two cores busy whichever step is slower.
+ */
+#define INGEST_PARSERS 2
+
 /* Sensor names whose ids are cached during one run. */
 #define SENSOR_CACHE_MAX 32
 
@@ -112,6 +125,82 @@ line_reader_feed(
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * Memory for the JSON trees a parse worker builds.  Jansson makes a few
+ * dozen small allocations per line, and malloc and free, across
+ * threads, took about as long as the parsing itself (perf, 100,000
+ * generated messages).  A worker therefore takes them from large
+ * blocks, and a batch drops its blocks at once.  Outside a worker,
+ * allocations go to malloc as usual.
+ */
+struct arena_block {
+	struct arena_block *next;
+	size_t used;
+	size_t cap;
+	max_align_t data[];
+};
+
+struct arena {
+	struct arena_block *head;
+};
+
+#define ARENA_BLOCK_BYTES (1024 * 1024)
+
+static _Thread_local struct arena *parse_arena;
+static pthread_once_t arena_once = PTHREAD_ONCE_INIT;
+
+static void *
+json_alloc(size_t n)
+{
+	struct arena *a = parse_arena;
+	struct arena_block *blk;
+	void *p;
+
+	if (a == NULL)
+		return malloc(n);
+	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	blk = a->head;
+	if (blk == NULL || blk->cap - blk->used < n) {
+		size_t cap = n > ARENA_BLOCK_BYTES ? n : ARENA_BLOCK_BYTES;
+
+		if ((blk = malloc(sizeof(*blk) + cap)) == NULL)
+			return NULL;
+		blk->next = a->head;
+		blk->used = 0;
+		blk->cap = cap;
+		a->head = blk;
+	}
+	p = (char *)blk->data + blk->used;
+	blk->used += n;
+	return p;
+}
+
+/* Arena memory is released with its batch, never one block at a time. */
+static void
+json_free(void *p)
+{
+	if (parse_arena == NULL)
+		free(p);
+}
+
+static void
+arena_release(struct arena *a)
+{
+	struct arena_block *blk, *next;
+
+	for (blk = a->head; blk != NULL; blk = next) {
+		next = blk->next;
+		free(blk);
+	}
+	a->head = NULL;
+}
+
+static void
+use_arena_allocator(void)
+{
+	json_set_alloc_funcs(json_alloc, json_free);
 }
 
 /* Event mapper. */
@@ -392,6 +481,7 @@ event_parse(
 	size_t i;
 
 	event_clear(ev);
+	ev->in_arena = parse_arena != NULL;
 	ev->root = json_loadb(line, len, 0, &jerr);
 	if (ev->root == NULL) {
 		bufprintf(err, errlen, "invalid JSON at column %d: %s",
@@ -432,8 +522,10 @@ fail:
 void
 event_free(struct event *ev)
 {
-	json_decref(ev->root);
-	free(ev->rcpt_json);
+	if (!ev->in_arena) {
+		json_decref(ev->root);
+		free(ev->rcpt_json);
+	}
 	event_clear(ev);
 }
 
@@ -546,11 +638,14 @@ struct ingest_run {
 	uint64_t file_bad_lines;
 	struct rollup_table per_minute;
 	struct rollup_table per_ip_day;
+	struct rollup_table known_ips; /* addresses already in the ip table */
 	struct sensor_cache_entry sensors[SENSOR_CACHE_MAX];
 	size_t nsensors;
 	bool in_tx;
-	size_t tx_bytes;       /* bytes stored since the transaction began */
-	struct batch *pending; /* being parsed by the worker thread */
+	size_t tx_bytes; /* bytes stored since the transaction began */
+	struct batch *pending[INGEST_PARSERS + 1]; /* oldest first */
+	size_t npending;
+	struct batch *stored; /* stored, to be freed by the next worker */
 };
 
 static void
@@ -662,11 +757,25 @@ add_ip(struct ingest_run *run, const char *ip)
 {
 	sqlite3_stmt *st;
 
+	struct rollup_key key;
+	int64_t *seen;
+
 	if (ip[0] == '\0')
+		return 0;
+	/* Most events repeat an address; skip the insert for those. */
+	if (run->known_ips.count >= INGEST_KNOWN_IPS_MAX)
+		rollup_clear(&run->known_ips);
+	memset(&key, 0, sizeof(key));
+	strlcpy_(key.ip, ip, sizeof(key.ip));
+	seen = rollup_sums(&run->known_ips, &key);
+	if (*seen != 0)
 		return 0;
 	st = db_stmt(run->db, STMT_IP_INSERT);
 	db_bind_text(st, 1, ip);
-	return db_step_done(st);
+	if (db_step_done(st) < 0)
+		return -1;
+	*seen = 1;
+	return 0;
 }
 
 /* True when the last statement added or changed a row. */
@@ -915,9 +1024,9 @@ struct line_item {
 #define LINE_OVERLONG SIZE_MAX
 
 /*
- * The complete lines of one read from one file.  A worker thread parses
- * one batch while the main thread stores the one before it, because
- * parsing JSON and writing SQLite cost about the same.
+ * The complete lines of one read from one file.  Worker threads parse
+ * the next batches while the main thread stores this one, because
+ * parsing JSON costs about as much as writing SQLite.
  */
 struct batch {
 	char *path; /* as named on the command line, for messages */
@@ -933,6 +1042,8 @@ struct batch {
 	uint64_t start_lines;
 	uint64_t end_lines;
 	size_t bytes; /* bytes read, complete lines or not */
+	struct arena arena;
+	struct batch *stored; /* the batch before, for the worker to free */
 	pthread_t worker;
 	bool running;
 };
@@ -972,12 +1083,39 @@ collect_line(
 	return 0;
 }
 
+static void batch_wait(struct batch *b);
+
+static void
+batch_free(struct batch *b)
+{
+	size_t i;
+
+	if (b == NULL)
+		return;
+	batch_wait(b);
+	batch_free(b->stored);
+	for (i = 0; i < b->count; i++)
+		if (b->items[i].status == 0)
+			event_free(&b->items[i].ev);
+	arena_release(&b->arena);
+	free(b->items);
+	free(b->text);
+	free(b->path);
+	free(b->key);
+	free(b);
+}
+
 static void *
 parse_batch(void *arg)
 {
 	struct batch *b = arg;
 	size_t i;
 
+	/* Free the batch stored before this one here, off the storing thread.
+	 */
+	batch_free(b->stored);
+	b->stored = NULL;
+	parse_arena = &b->arena;
 	for (i = 0; i < b->count; i++) {
 		struct line_item *it = &b->items[i];
 
@@ -991,6 +1129,7 @@ parse_batch(void *arg)
 		it->status = event_parse(b->text + it->off, it->len, &it->ev,
 		    it->why, sizeof(it->why));
 	}
+	parse_arena = NULL;
 	return NULL;
 }
 
@@ -1010,24 +1149,6 @@ batch_wait(struct batch *b)
 	if (b->running)
 		pthread_join(b->worker, NULL);
 	b->running = false;
-}
-
-static void
-batch_free(struct batch *b)
-{
-	size_t i;
-
-	if (b == NULL)
-		return;
-	batch_wait(b);
-	for (i = 0; i < b->count; i++)
-		if (b->items[i].status == 0)
-			event_free(&b->items[i].ev);
-	free(b->items);
-	free(b->text);
-	free(b->path);
-	free(b->key);
-	free(b);
 }
 
 static void
@@ -1116,6 +1237,7 @@ tx_abort(struct ingest_run *run)
 {
 	rollup_clear(&run->per_minute);
 	rollup_clear(&run->per_ip_day);
+	rollup_clear(&run->known_ips);
 	db_rollback(run->db);
 	run->in_tx = false;
 }
@@ -1151,36 +1273,43 @@ store_batch(struct ingest_run *run, struct batch *b)
 	return run->tx_bytes >= chunk ? tx_commit(run) : 0;
 }
 
-/* Start parsing b, then store the batch parsed before it. */
+/* Store the oldest batch once its worker is done. */
+static int
+store_oldest(struct ingest_run *run)
+{
+	struct batch *b = run->pending[0];
+	int rc;
+
+	run->npending--;
+	memmove(run->pending, run->pending + 1,
+	    run->npending * sizeof(*run->pending));
+	batch_wait(b);
+	rc = store_batch(run, b);
+	batch_free(run->stored);
+	run->stored = b;
+	return rc;
+}
+
+/* Start parsing b, then store the oldest batch if enough are parsing. */
 static int
 pipeline_push(struct ingest_run *run, struct batch *b)
 {
-	struct batch *prev = run->pending;
-	int rc = 0;
-
+	b->stored = run->stored;
+	run->stored = NULL;
 	batch_start(b);
-	run->pending = b;
-	if (prev != NULL) {
-		batch_wait(prev);
-		rc = store_batch(run, prev);
-		batch_free(prev);
-	}
-	return rc;
+	run->pending[run->npending++] = b;
+	if (run->npending > INGEST_PARSERS)
+		return store_oldest(run);
+	return 0;
 }
 
 static int
 pipeline_drain(struct ingest_run *run)
 {
-	struct batch *b = run->pending;
-	int rc = 0;
-
-	run->pending = NULL;
-	if (b != NULL) {
-		batch_wait(b);
-		rc = store_batch(run, b);
-		batch_free(b);
-	}
-	return rc;
+	while (run->npending > 0)
+		if (store_oldest(run) < 0)
+			return -1;
+	return 0;
 }
 
 static int
@@ -1309,6 +1438,7 @@ ingest_spool(struct db *db, const char *spool,
 	char dir[PATH_MAX], path[PATH_MAX];
 	int i, n, rc = 0;
 
+	pthread_once(&arena_once, use_arena_allocator);
 	memset(&run, 0, sizeof(run));
 	run.db = db;
 	run.opts = opts;
@@ -1333,14 +1463,17 @@ ingest_spool(struct db *db, const char *spool,
 		rc = -1;
 	}
 	if (rc < 0) {
-		batch_free(run.pending);
+		for (i = 0; i < (int)run.npending; i++)
+			batch_free(run.pending[i]);
 		tx_abort(&run);
 	}
+	batch_free(run.stored);
 	finish_file(&run);
 	for (i = 0; i < (int)run.nsensors; i++)
 		free(run.sensors[i].name);
 	free(run.per_minute.slots);
 	free(run.per_ip_day.slots);
+	free(run.known_ips.slots);
 	return rc;
 }
 

@@ -96,6 +96,7 @@ struct event {
 	const char *mail_from;
 	const char *personality;
 	char *rcpt_json; /* smtp.rcpt_to as compact JSON text, owned */
+	bool in_arena;   /* root and rcpt_json belong to a worker's arena */
 	int64_t esmtp;
 	int64_t size;
 	int64_t seq;
