@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -291,6 +292,14 @@ db_open(const char *path, bool create, char *err, size_t errlen)
 
 	if (create)
 		flags |= SQLITE_OPEN_CREATE;
+	if (!create && access(path, F_OK) < 0) {
+		bufprintf(err, errlen,
+		    "database %s not found; create it with 'spampot ingest',"
+		    " or name it with --db or SPAMPOT_DB",
+		    path);
+		free(db);
+		return NULL;
+	}
 	if (sqlite3_open_v2(path, &db->handle, flags, NULL) != SQLITE_OK) {
 		bufprintf(err, errlen, "cannot open database %s: %s", path,
 		    db->handle != NULL ? sqlite3_errmsg(db->handle)

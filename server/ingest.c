@@ -1546,6 +1546,7 @@ cmd_ingest(int argc, char **argv)
 	int c, i, rc = 0;
 
 	optind = 0;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -1567,6 +1568,10 @@ cmd_ingest(int argc, char **argv)
 			fputs(ingest_help, stdout);
 			return 0;
 		default:
+			fprintf(stderr,
+			    "%s: ingest: invalid option or missing"
+			    " argument: %s\n",
+			    progname, argv[optind - 1]);
 			fputs(ingest_usage, stderr);
 			return 2;
 		}

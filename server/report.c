@@ -1162,6 +1162,7 @@ cmd_report(int argc, char **argv)
 	int c, rc;
 
 	optind = 0;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -1197,6 +1198,10 @@ cmd_report(int argc, char **argv)
 			fputs(report_help, stdout);
 			return 0;
 		default:
+			fprintf(stderr,
+			    "%s: report: invalid option or missing"
+			    " argument: %s\n",
+			    progname, argv[optind - 1]);
 			fputs(report_usage, stderr);
 			return 2;
 		}
