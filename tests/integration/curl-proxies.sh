@@ -5,7 +5,7 @@
 # equal byte for byte to what curl uploaded.
 . "$TESTS/integration/lib.sh"
 
-read -r smtp socks http < <(free_ports 3 | tr '\n' ' ')
+read -r smtp socks http <<<"$(free_ports 3 | tr "\n" " ")"
 write_config "$WORK/sensor.conf" \
     "[listener smtp]
 port = $smtp
@@ -52,7 +52,7 @@ ingest
 
 expect_eq "messages" 5 "$(sql 'SELECT count(*) FROM message')"
 for name in direct socks5 socks5h socks4a http; do
-	sha=$(sql "SELECT sha256 FROM message WHERE rcpt_list LIKE '%victim-$name@%'")
+	sha=$(sql "SELECT sha256 FROM message WHERE rcpt LIKE '%\"victim-$name@%'")
 	expect_eq "$name body hash" "$want" "$sha"
 	if [ -n "$sha" ]; then
 		got=$(body_of "$sha" | sha256sum | cut -d' ' -f1)
@@ -61,6 +61,6 @@ for name in direct socks5 socks5h socks4a http; do
 done
 expect_eq "protocols" "http smtp socks4a socks5 socks5" \
     "$(sql "SELECT protocol FROM message ORDER BY protocol" | tr '\n' ' ' | sed 's/ $//')"
-expect_eq "service ports" "1080 1080 1080 25 8080" \
+expect_eq "service ports" "25 1080 1080 1080 8080" \
     "$(sql "SELECT service_port FROM message ORDER BY service_port" | tr '\n' ' ' | sed 's/ $//')"
 finish
