@@ -40,7 +40,7 @@ fi
 # The same spool again: the sensor must start and keep accepting mail.
 start_sensor "$WORK/sensor.conf" "$smtp"
 python3 "$TESTS/integration/load_client.py" --port "$smtp" \
-    --sessions 10 --messages 20 --acks "$acks" >"$WORK/load2.log" 2>&1 ||
+    --sessions 10 --messages 20 --seconds 40 --acks "$acks" >"$WORK/load2.log" 2>&1 ||
     fail "load client after the restart: $(cat "$WORK/load2.log")"
 after=$(($(wc -l <"$acks") - before))
 expect_eq "acknowledged after the restart" 200 "$after"
