@@ -369,6 +369,93 @@ ingest_completes_partial_line_once(void **state)
 }
 
 static void
+ingest_sensor_override_and_auth(void **state)
+{
+	struct fixture *f = *state;
+	struct ingest_options o = {.log = f->log_fp};
+	struct ingest_stats s;
+	char file[256], *text;
+
+	snprintf(file, sizeof(file), "%s/20261101T10.jsonl", f->events);
+	append(file,
+	    "{\"@timestamp\":\"2026-11-01T10:00:00Z\","
+	    "\"event.action\":\"proxy.auth\",\"session.id\":\"a\","
+	    "\"proxy.protocol\":\"socks5\",\"user.name\":\"root\","
+	    "\"user.password\":\"123456\","
+	    "\"event.outcome\":\"success\"}\n");
+	append(file,
+	    "{\"@timestamp\":\"2026-11-01T10:00:01Z\","
+	    "\"event.action\":\"proxy.request\",\"session.id\":\"a\","
+	    "\"proxy.protocol\":\"http\",\"proxy.command\":\"CONNECT\","
+	    "\"proxy.target\":\"mx.example.org:25\","
+	    "\"proxy.target.host\":\"mx.example.org\","
+	    "\"proxy.target.port\":25,\"event.outcome\":\"tunnel\","
+	    "\"proxy.reply\":200}\n");
+
+	/* Without sensor.name and without --sensor, the lines are bad. */
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(s.bad_lines, 2);
+	assert_int_equal(count(f, "SELECT count(*) FROM auth"), 0);
+	fflush(f->log_fp);
+	assert_non_null(strstr(f->log, "missing sensor.name"));
+
+	/* A new file read with --sensor stores them under that name. */
+	snprintf(file, sizeof(file), "%s/20261101T11.jsonl", f->events);
+	append(file,
+	    "{\"@timestamp\":\"2026-11-01T11:00:00Z\","
+	    "\"event.action\":\"proxy.auth\",\"session.id\":\"b\","
+	    "\"sensor.name\":\"ignored\",\"user.name\":\"admin\","
+	    "\"user.password\":\"admin\",\"event.outcome\":\"failure\"}"
+	    "\n");
+	o.sensor = "honey-1";
+	assert_int_equal(run_ingest(f, f->db, &o, &s), 0);
+	assert_int_equal(s.bad_lines, 0);
+	assert_int_equal(s.events, 1);
+	text = text_of(f,
+	    "SELECT s.name FROM auth a JOIN sensor s"
+	    " ON s.id = a.sensor_id");
+	assert_string_equal(text, "honey-1");
+	free(text);
+	text = text_of(f, "SELECT password FROM auth");
+	assert_string_equal(text, "admin");
+	free(text);
+	assert_int_equal(count(f,
+			     "SELECT count(*) FROM sensor"
+			     " WHERE name = 'ignored'"),
+	    0);
+}
+
+static void
+proxy_request_is_stored(void **state)
+{
+	struct fixture *f = *state;
+	struct ingest_stats s;
+	char file[256], *text;
+
+	snprintf(file, sizeof(file), "%s/20261101T10.jsonl", f->events);
+	session_start(file, "2026-11-01T10:00:00Z", "a", "192.0.2.7", 8080);
+	append(file,
+	    "{\"@timestamp\":\"2026-11-01T10:00:01Z\","
+	    "\"event.action\":\"proxy.request\",\"sensor.name\":\"s1\","
+	    "\"session.id\":\"a\",\"proxy.protocol\":\"http\","
+	    "\"proxy.command\":\"CONNECT\","
+	    "\"proxy.target\":\"mx.example.org:25\","
+	    "\"proxy.target.host\":\"mx.example.org\","
+	    "\"proxy.target.port\":25,\"event.outcome\":\"tunnel\","
+	    "\"proxy.reply\":200}\n");
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(s.bad_lines, 0);
+	assert_int_equal(count(f, "SELECT reply FROM proxy_request"), 200);
+	assert_int_equal(count(f, "SELECT target_port FROM proxy_request"), 25);
+	text = text_of(f, "SELECT proxy_target FROM session");
+	assert_string_equal(text, "mx.example.org:25");
+	free(text);
+	text = text_of(f, "SELECT proxy_protocol FROM session");
+	assert_string_equal(text, "http");
+	free(text);
+}
+
+static void
 write_busy_spool(struct fixture *f)
 {
 	char file[256], sid[32], ts[40], ip[32];
@@ -888,6 +975,10 @@ main(void)
 		ingest_twice_gives_same_database, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		ingest_completes_partial_line_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		ingest_sensor_override_and_auth, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		proxy_request_is_stored, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		ingest_resumes_after_kill, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
