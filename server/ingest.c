@@ -1419,13 +1419,21 @@ ingest_file(struct ingest_run *run, const char *path, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * Accept NAME.jsonl where NAME is letters, digits, '.', '_' and '-', as
+ * the sensor writes them, so that a file name printed in a message
+ * cannot carry terminal controls.
+ */
 static int
 is_events_file(const struct dirent *d)
 {
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
+				   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
 	size_t n = strlen(d->d_name);
 
 	return d->d_name[0] != '.' && n > 6 &&
-	    strcmp(d->d_name + n - 6, ".jsonl") == 0;
+	    strcmp(d->d_name + n - 6, ".jsonl") == 0 &&
+	    strspn(d->d_name, safe) == n;
 }
 
 int
@@ -1487,7 +1495,8 @@ static const char ingest_help[] =
     "Read the events files of each SPOOL directory (SPOOL/events/*.jsonl)\n"
     "into the database, starting where the previous run stopped, then\n"
     "look up the AS number, AS name and country of every source address\n"
-    "not looked up before.\n"
+    "not looked up before.  Files are read in name order; a name with\n"
+    "bytes other than letters, digits, '.', '_' and '-' is ignored.\n"
     "\n"
     "Only complete lines are read; a partial last line is left for the\n"
     "next run.  The rows of each chunk and the offset reached are\n"
