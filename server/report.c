@@ -1188,7 +1188,10 @@ cmd_report(int argc, char **argv)
 				return report_usage_error("invalid day '%s';"
 							  " use YYYY-MM-DD",
 				    optarg);
-			*(c == 's' ? &opts.since : &opts.until) = optarg;
+			if (c == 's')
+				opts.since = optarg;
+			else
+				opts.until = optarg;
 			break;
 		case 'n':
 			opts.sensor = optarg;
