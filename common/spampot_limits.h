@@ -39,6 +39,12 @@
 /* Longest HELO/EHLO argument kept: a host name is at most 255. */
 #define SMTP_HELO_MAX 255
 
+/*
+ * Bytes kept of each AUTH user name, password and response.  Real ones
+ * are far shorter; a longer one is truncated, never refused.
+ */
+#define SMTP_AUTH_FIELD_MAX 256
+
 /* Seconds a client may stay silent between commands (RFC 5321: 5 min). */
 #define SMTP_IDLE_TIMEOUT 300
 
@@ -74,6 +80,37 @@
 
 /* Longest HTTP request body we read and log, for POST through a proxy. */
 #define HTTP_BODY_MAX 65536
+
+/*
+ * Longest chunk-size line of a chunked request body, extensions and
+ * CRLF included.  Sixteen hex digits cover any size; the rest leaves
+ * room for the chunk extensions clients rarely send.
+ */
+#define HTTP_CHUNK_LINE_MAX 1024
+
+/*
+ * Bytes of one request header field, and of a request body, kept in a
+ * proxy.request event.  Escaped, a byte can take six characters, and
+ * the event still has to fit in EVENT_LINE_MAX with its other fields.
+ */
+#define HTTP_FIELD_LOGGED_MAX 256
+#define HTTP_BODY_LOGGED_MAX  1024
+
+/*
+ * Hops of a proxy chain served in-process, counting the first proxy:
+ * a chain through the sensor's own ports longer than this is refused,
+ * so that a client cannot loop a tunnel back on itself forever.
+ * Checkers chain two or three proxies; eight leaves room.
+ */
+#define PROXY_CHAIN_DEPTH_MAX 8
+
+/*
+ * An accepted tunnel that leads nowhere: seconds it may stay silent,
+ * and its first bytes kept for the event (enough for a TLS ClientHello
+ * with its server name).  Later bytes are counted and dropped.
+ */
+#define TUNNEL_IDLE_TIMEOUT 60
+#define TUNNEL_PREFIX_MAX   2048
 
 /*
  * SOCKS fields carry one-byte lengths (RFC 1928, RFC 1929), so 255 is

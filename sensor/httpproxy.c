@@ -411,9 +411,28 @@ parse_absolute_uri(struct http_request *req)
 	return true;
 }
 
+/*
+ * Take an origin-form target ("/path") and the Host field's authority,
+ * as an origin server reads a request that came through a tunnel.
+ */
+static bool
+parse_origin_target(struct http_request *req)
+{
+	const struct http_field *host = http_find_field(req, "Host");
+
+	if (req->target[0] != '/' || host == NULL)
+		return false;
+	if (!parse_authority(host->value, host->value_len, false, req))
+		return false;
+	req->path = req->target;
+	req->path_len = req->target_len;
+	return true;
+}
+
 /* Check the method and its target once the head is whole. */
 static int
-check_request(struct http_request *req, const char **why, int *status)
+check_request(struct http_request *req, bool origin, const char **why,
+    int *status)
 {
 	const struct http_method *m = NULL;
 	size_t i;
@@ -434,6 +453,11 @@ check_request(struct http_request *req, const char **why, int *status)
 			return fail(why, status, "CONNECT target invalid", 400);
 		req->path = NULL;
 		req->path_len = 0;
+		return PARSE_OK;
+	}
+	if (origin && req->target[0] == '/') {
+		if (!parse_origin_target(req))
+			return fail(why, status, "Host field invalid", 400);
 		return PARSE_OK;
 	}
 	if (req->target[0] == '/' || req->target[0] == '*')
@@ -467,8 +491,8 @@ skip_leading_empty_lines(const char *buf, size_t len, size_t *off)
 	return true;
 }
 
-int
-http_parse_request(const char *buf, size_t len, struct http_request *req,
+static int
+parse_head(const char *buf, size_t len, bool origin, struct http_request *req,
     const char **why, int *status)
 {
 	size_t limit, off, end, next, fields_off;
@@ -520,7 +544,21 @@ http_parse_request(const char *buf, size_t len, struct http_request *req,
 	if (parse_fields(buf, fields_off, req->head_len, req, why, status) !=
 	    PARSE_OK)
 		return PARSE_ERROR;
-	return check_request(req, why, status);
+	return check_request(req, origin, why, status);
+}
+
+int
+http_parse_request(const char *buf, size_t len, struct http_request *req,
+    const char **why, int *status)
+{
+	return parse_head(buf, len, false, req, why, status);
+}
+
+int
+http_parse_origin_request(const char *buf, size_t len,
+    struct http_request *req, const char **why, int *status)
+{
+	return parse_head(buf, len, true, req, why, status);
 }
 
 const struct http_field *

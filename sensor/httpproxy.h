@@ -57,6 +57,15 @@ struct http_request {
 int http_parse_request(const char *buf, size_t len, struct http_request *req,
     const char **why, int *status);
 
+/*
+ * Parse a request head as an origin server does, for requests that
+ * arrive through an accepted tunnel: an origin-form target ("/path")
+ * takes its host and port from the Host field, which it then requires.
+ * Absolute URIs and CONNECT are parsed as by http_parse_request.
+ */
+int http_parse_origin_request(const char *buf, size_t len,
+    struct http_request *req, const char **why, int *status);
+
 /* The value of the first field named name (case-insensitive), or NULL. */
 const struct http_field *http_find_field(
     const struct http_request *req, const char *name);
