@@ -42,6 +42,7 @@ static const char schema_v1[] =
     " session_id TEXT NOT NULL,"
     " source_ip TEXT,"
     " source_port INTEGER,"
+    " source_os_signature TEXT,"
     " relay_ip TEXT,"
     " destination_ip TEXT,"
     " service_port INTEGER,"
@@ -156,8 +157,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_SESSION_START] =
 	"INSERT INTO session(sensor_id, session_id, source_ip,"
 	" source_port, relay_ip, destination_ip, service_port,"
-	" listener_port, listener_service, start_time)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+	" listener_port, listener_service, start_time,"
+	" source_os_signature)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
 	" ON CONFLICT(sensor_id, session_id) DO UPDATE SET"
 	" source_ip = excluded.source_ip,"
 	" source_port = excluded.source_port,"
@@ -166,7 +168,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	" service_port = excluded.service_port,"
 	" listener_port = excluded.listener_port,"
 	" listener_service = excluded.listener_service,"
-	" start_time = excluded.start_time"
+	" start_time = excluded.start_time,"
+	" source_os_signature = excluded.source_os_signature"
 	" WHERE start_time IS NULL",
     [STMT_SESSION_REJECTED] =
 	"INSERT INTO session(sensor_id, session_id, source_ip,"

@@ -216,9 +216,12 @@ enum field_type {
 	F_SHA256, /* 64 lowercase hex digits */
 };
 
-#define KIND(k)    (1u << (k))
-#define IN_SESSION (~(KIND(EVENT_SENSOR_START) | KIND(EVENT_SENSOR_STOP)))
-#define ALL_KINDS  (~0u)
+#define KIND(k) (1u << (k))
+/* The sensor gives a rejected connection no session id. */
+#define IN_SESSION                                                             \
+	(~(KIND(EVENT_SENSOR_START) | KIND(EVENT_SENSOR_STOP) |                \
+	    KIND(EVENT_SESSION_REJECTED)))
+#define ALL_KINDS (~0u)
 #define FROM_SOURCE                                                            \
 	(KIND(EVENT_SESSION_START) | KIND(EVENT_SESSION_REJECTED) |            \
 	    KIND(EVENT_MESSAGE_STORED))
@@ -240,6 +243,7 @@ static const struct field fields[] = {
     {"session.id", F_TEXT, AT(session_id), IN_SESSION},
     {"source.ip", F_IP, AT(source_ip), FROM_SOURCE},
     {"source.port", F_PORT, AT(source_port), 0},
+    {"source.os.signature", F_TEXT, AT(os_signature), 0},
     {"relay.ip", F_IP, AT(relay_ip), 0},
     {"destination.ip", F_IP, AT(destination_ip), 0},
     {"destination.port", F_PORT, AT(destination_port), FROM_SOURCE},
@@ -800,6 +804,7 @@ store_session_start(struct ingest_run *run, const struct event *ev, int64_t sid)
 	db_bind_opt_int(st, 8, ev->listener_port);
 	db_bind_text(st, 9, ev->listener_service);
 	db_bind_text(st, 10, ev->timestamp);
+	db_bind_text(st, 11, ev->os_signature);
 	if (db_step_done(st) < 0)
 		return -1;
 	if (!row_changed(run)) {
@@ -816,9 +821,19 @@ store_session_rejected(
     struct ingest_run *run, const struct event *ev, int64_t sid)
 {
 	sqlite3_stmt *st = db_stmt(run->db, STMT_SESSION_REJECTED);
+	char id[96];
 
+	/*
+	 * Without an id from the sensor, time and address name the row, so
+	 * that reading the line again finds it.
+	 * NOTE: two rejections of one address in the same microsecond
+	 * would count as one.
+	 */
+	if (ev->session_id == NULL)
+		bufprintf(id, sizeof(id), "rejected-%lld-%s",
+		    (long long)ev->usec, ev->source_ip);
 	sqlite3_bind_int64(st, 1, sid);
-	db_bind_text(st, 2, ev->session_id);
+	db_bind_text(st, 2, ev->session_id != NULL ? ev->session_id : id);
 	db_bind_text(st, 3, opt_ip(ev->source_ip));
 	db_bind_opt_int(st, 4, ev->destination_port);
 	db_bind_text(st, 5, ev->timestamp);

@@ -71,6 +71,7 @@ struct event {
 	const char *sensor;
 	const char *sensor_version;
 	const char *session_id;
+	const char *os_signature; /* p0f signature of the client's SYN */
 	char source_ip[INET6_ADDRSTRLEN];
 	char relay_ip[INET6_ADDRSTRLEN];
 	char destination_ip[INET6_ADDRSTRLEN];

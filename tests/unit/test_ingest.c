@@ -456,6 +456,68 @@ proxy_request_is_stored(void **state)
 }
 
 static void
+rejected_and_fingerprinted_sessions(void **state)
+{
+	struct fixture *f = *state;
+	struct ingest_stats s;
+	char file[256], *text, *before, *after;
+
+	snprintf(file, sizeof(file), "%s/20261101T10.jsonl", f->events);
+	append(file,
+	    "{\"@timestamp\":\"2026-11-01T10:00:00.000001Z\","
+	    "\"event.action\":\"session.rejected\","
+	    "\"sensor.name\":\"s1\",\"source.ip\":\"192.0.2.9\","
+	    "\"destination.port\":1080,"
+	    "\"event.reason\":\"per-ip-limit\"}\n");
+	append(file,
+	    "{\"@timestamp\":\"2026-11-01T10:00:00.000002Z\","
+	    "\"event.action\":\"session.rejected\","
+	    "\"sensor.name\":\"s1\",\"source.ip\":\"192.0.2.9\","
+	    "\"destination.port\":1080,"
+	    "\"event.reason\":\"per-ip-limit\"}\n");
+	append(file,
+	    "{\"@timestamp\":\"2026-11-01T10:00:01Z\","
+	    "\"event.action\":\"session.start\",\"sensor.name\":\"s1\","
+	    "\"session.id\":\"a\",\"source.ip\":\"192.0.2.8\","
+	    "\"destination.port\":25,"
+	    "\"source.os.signature\":\"4:64+0:0:1460:mss*44,7:mss:df:0\"}"
+	    "\n");
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(s.bad_lines, 0);
+	assert_int_equal(s.sessions, 3);
+	assert_int_equal(count(f,
+			     "SELECT count(*) FROM session"
+			     " WHERE end_reason = 'per-ip-limit'"),
+	    2);
+	assert_int_equal(count(f,
+			     "SELECT sum(connections) FROM rollup_minute"
+			     " WHERE service_port = 1080"),
+	    2);
+	text = text_of(f,
+	    "SELECT source_os_signature FROM session"
+	    " WHERE session_id = 'a'");
+	assert_string_equal(text, "4:64+0:0:1460:mss*44,7:mss:df:0");
+	free(text);
+
+	/*
+	 * Forget the offsets, as for a spool copied elsewhere, so every
+	 * line is read again: the ids made up for rejected rows must
+	 * still match, and nothing may be added twice.
+	 */
+	before = dump(f->db);
+	assert_int_equal(sqlite3_exec(db_handle(f->db),
+			     "DELETE FROM ingested_file", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(s.lines, 3);
+	assert_int_equal(s.duplicates, 3);
+	after = dump(f->db);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+static void
 write_busy_spool(struct fixture *f)
 {
 	char file[256], sid[32], ts[40], ip[32];
@@ -979,6 +1041,8 @@ main(void)
 		ingest_sensor_override_and_auth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		proxy_request_is_stored, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		rejected_and_fingerprinted_sessions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		ingest_resumes_after_kill, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
