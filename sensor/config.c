@@ -19,6 +19,28 @@ struct parse_ctx {
 	struct listener_config *current;	/* NULL in [sensor] */
 };
 
+/*
+ * The URL parts of the judge scripts proxy checkers use (azenv.php,
+ * prxjdg, proxyjudge.info, judge pages under /env), and port 80 for
+ * tunnels answered by the HTTP origin emulator.
+ */
+static const char *const default_judge_patterns[] = {
+	"azenv", "judge", "prxjdg", "proxyjudge", "/env",
+};
+
+static void
+set_list_defaults(struct sensor_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(default_judge_patterns); i++)
+		strlcpy_(cfg->judge_patterns[i], default_judge_patterns[i],
+		    sizeof(cfg->judge_patterns[0]));
+	cfg->njudge_patterns = (int)NELEM(default_judge_patterns);
+	cfg->tunnel_http_ports[0] = 80;
+	cfg->ntunnel_http_ports = 1;
+}
+
 void
 config_defaults(struct sensor_config *cfg)
 {
@@ -32,6 +54,7 @@ config_defaults(struct sensor_config *cfg)
 	cfg->min_free_disk_mb = 256;
 	cfg->chroot = true;
 	cfg->seccomp = true;
+	set_list_defaults(cfg);
 }
 
 static int
@@ -118,10 +141,92 @@ parse_hostnames(struct sensor_config *cfg, const char *value, int line,
 	return 0;
 }
 
+/* Split a comma- or blank-separated list of words; "none" is empty. */
+static int
+parse_words(const char *key, const char *value,
+    char (*words)[CONFIG_PATTERN_MAX], int *n, int line, char *err,
+    size_t errlen)
+{
+	char buf[CONFIG_LINE_MAX + 1], *tok, *save = NULL;
+
+	strlcpy_(buf, value, sizeof(buf));
+	*n = 0;
+	for (tok = strtok_r(buf, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		if (strcmp(tok, "none") == 0)
+			continue;
+		if (*n == CONFIG_PATTERNS_MAX ||
+		    strlen(tok) >= CONFIG_PATTERN_MAX) {
+			snprintf(err, errlen,
+			    "line %d: %s: more than %d entries, or one longer "
+			    "than %d bytes",
+			    line, key, CONFIG_PATTERNS_MAX,
+			    CONFIG_PATTERN_MAX - 1);
+			return -1;
+		}
+		strlcpy_(words[(*n)++], tok, CONFIG_PATTERN_MAX);
+	}
+	return 0;
+}
+
+/* Split a comma- or blank-separated list of ports; "none" is empty. */
+static int
+parse_ports(const char *key, const char *value, int *ports, int *n, int line,
+    char *err, size_t errlen)
+{
+	char buf[CONFIG_LINE_MAX + 1], *tok, *save = NULL;
+
+	strlcpy_(buf, value, sizeof(buf));
+	*n = 0;
+	for (tok = strtok_r(buf, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		if (strcmp(tok, "none") == 0)
+			continue;
+		if (*n == CONFIG_PORTS_MAX) {
+			snprintf(err, errlen, "line %d: %s: more than %d ports",
+			    line, key, CONFIG_PORTS_MAX);
+			return -1;
+		}
+		if (parse_number(key, tok, 1, 65535, &ports[*n], line, err,
+			errlen) < 0)
+			return -1;
+		(*n)++;
+	}
+	return 0;
+}
+
+/* Keys of the proxy deception; returns 1 when key is not one of them. */
+static int
+deception_key(struct sensor_config *cfg, const char *key, const char *value,
+    int line, char *err, size_t errlen)
+{
+	if (strcmp(key, "judge-patterns") == 0)
+		return parse_words(key, value, cfg->judge_patterns,
+		    &cfg->njudge_patterns, line, err, errlen);
+	if (strcmp(key, "probe-recipients") == 0)
+		return parse_words(key, value, cfg->probe_recipients,
+		    &cfg->nprobe_recipients, line, err, errlen);
+	if (strcmp(key, "tunnel-accept-ports") == 0)
+		return parse_ports(key, value, cfg->tunnel_accept_ports,
+		    &cfg->ntunnel_accept_ports, line, err, errlen);
+	if (strcmp(key, "tunnel-http-ports") == 0)
+		return parse_ports(key, value, cfg->tunnel_http_ports,
+		    &cfg->ntunnel_http_ports, line, err, errlen);
+	if (strcmp(key, "own-addresses") == 0)
+		return parse_networks(value, cfg->own_addresses,
+		    &cfg->nown_addresses, line, err, errlen);
+	return 1;
+}
+
 static int
 sensor_key(struct sensor_config *cfg, const char *key, const char *value,
     int line, char *err, size_t errlen)
 {
+	int rc;
+
+	if ((rc = deception_key(cfg, key, value, line, err, errlen)) != 1)
+		return rc;
+
 	if (strcmp(key, "name") == 0) {
 		if (*value == '\0' || strlen(value) >= sizeof(cfg->name))
 			goto bad;

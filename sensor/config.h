@@ -13,6 +13,9 @@
 
 #define CONFIG_NAME_MAX	     64
 #define CONFIG_HOSTNAMES_MAX 32
+#define CONFIG_PATTERNS_MAX  32	/* judge-patterns, probe-recipients */
+#define CONFIG_PATTERN_MAX   128
+#define CONFIG_PORTS_MAX     32	/* tunnel-accept-ports, tunnel-http-ports */
 
 enum service {
 	SERVICE_SMTP,	/* an open relay: SMTP from the first byte */
@@ -47,6 +50,18 @@ struct sensor_config {
 	bool seccomp;
 	struct listener_config listeners[LISTENERS_MAX];
 	int nlisteners;
+
+	/* Proxy deception and probes. */
+	char judge_patterns[CONFIG_PATTERNS_MAX][CONFIG_PATTERN_MAX];
+	int njudge_patterns;
+	int tunnel_accept_ports[CONFIG_PORTS_MAX];	/* succeed, then sink */
+	int ntunnel_accept_ports;
+	int tunnel_http_ports[CONFIG_PORTS_MAX];	/* origin emulator */
+	int ntunnel_http_ports;
+	struct cidr own_addresses[TRUSTED_NETS_MAX];	/* besides listeners */
+	int nown_addresses;
+	char probe_recipients[CONFIG_PATTERNS_MAX][CONFIG_PATTERN_MAX];
+	int nprobe_recipients;				/* fnmatch(3) globs */
 };
 
 /* Set the defaults that apply when a key is absent. */
