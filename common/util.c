@@ -150,13 +150,18 @@ now_usec(void)
 void
 format_rfc3339(int64_t usec, char buf[32])
 {
-	time_t sec = (time_t)(usec / 1000000);
+	char text[128];	/* room for any int the compiler can imagine */
+	time_t sec;
 	struct tm tm;
 
+	if (usec < 0)
+		usec = 0;
+	sec = (time_t)(usec / 1000000);
 	gmtime_r(&sec, &tm);
-	snprintf(buf, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
+	snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, (int)(usec % 1000000));
+	strlcpy_(buf, text, 32);
 }
 
 int

@@ -90,7 +90,8 @@ struct conn {
 	const char *hostname;
 	bool smtp_paused;
 	bool waiting_commit;
-	bool dead;			/* closed while a commit was pending */
+	bool finished;			/* closed and flushed: free when idle */
+	int holds;			/* callbacks under way on this session */
 	struct conn *next_waiting;
 
 	struct event *timer;		/* the session's time limit */
@@ -104,6 +105,9 @@ struct conn {
 
 static void process_input(struct conn *c);
 static void conn_close(struct conn *c, const char *reason);
+static void event_cb(struct bufferevent *bev, short what, void *arg);
+static void conn_hold(struct conn *c);
+static void conn_release(struct conn *c);
 
 struct conn **
 session_next_waiting(struct conn *c)
@@ -251,9 +255,11 @@ banner_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	conn_hold(c);
 	set_state(c, CONN_SMTP);
 	smtp_greet(c->smtp);
 	process_input(c);
+	conn_release(c);
 }
 
 /* Hand the connection to the SMTP emulator (directly or via a tunnel). */
@@ -784,17 +790,34 @@ conn_free(struct conn *c)
 	free(c);
 }
 
+/*
+ * Every callback that enters a session holds it until it returns, so
+ * that a step deep inside may close the session without freeing it
+ * under its callers' feet.  The last release of a finished session
+ * frees it, unless a commit still owes it an answer.
+ */
+static void
+conn_hold(struct conn *c)
+{
+	c->holds++;
+}
+
+static void
+conn_release(struct conn *c)
+{
+	if (--c->holds == 0 && c->finished && !c->waiting_commit)
+		conn_free(c);
+}
+
 static void
 closing_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
 	(void)bev;
-	if (c->waiting_commit) {
-		c->dead = true;
-		return;
-	}
-	conn_free(c);
+	conn_hold(c);
+	c->finished = true;
+	conn_release(c);
 }
 
 /* Flush what is queued for the peer, then free the connection. */
@@ -812,23 +835,25 @@ conn_close(struct conn *c, const char *reason)
 		evtimer_del(c->banner_timer);
 	if (c->bev == NULL ||
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-		if (c->waiting_commit) {
-			c->dead = true;
-			return;
-		}
-		conn_free(c);
+		c->finished = true;
+		if (c->bev != NULL)
+			bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 		return;
 	}
 	bufferevent_disable(c->bev, EV_READ);
-	bufferevent_setcb(c->bev, NULL, closing_write_cb, NULL, c);
-	/* The event callback stays: a write error or timeout also ends it. */
+	/* A write error or timeout ends it too, through event_cb. */
+	bufferevent_setcb(c->bev, NULL, closing_write_cb, event_cb, c);
 }
 
 static void
 read_cb(struct bufferevent *bev, void *arg)
 {
+	struct conn *c = arg;
+
 	(void)bev;
-	process_input(arg);
+	conn_hold(c);
+	process_input(c);
+	conn_release(c);
 }
 
 static void
@@ -838,10 +863,12 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	const char *reason;
 
 	(void)bev;
+	conn_hold(c);
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
 	    c->smtp != NULL && c->state == CONN_SMTP) {
 		smtp_timeout(c->smtp, false);
 		conn_close(c, "idle-timeout");
+		conn_release(c);
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT)
@@ -856,13 +883,9 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	/* The peer is gone: nothing more can be flushed. */
 	bufferevent_free(c->bev);
 	c->bev = NULL;
-	if (c->waiting_commit) {
-		c->dead = true;
-		set_state(c, CONN_CLOSING);
-		return;
-	}
 	set_state(c, CONN_CLOSING);
-	conn_free(c);
+	c->finished = true;
+	conn_release(c);
 }
 
 static void
@@ -872,31 +895,27 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	conn_hold(c);
 	if (c->smtp != NULL && c->state == CONN_SMTP)
 		smtp_timeout(c->smtp, true);
 	conn_close(c, "session-timeout");
+	conn_release(c);
 }
 
 void
 session_committed(struct conn *c, bool ok)
 {
+	conn_hold(c);
 	c->waiting_commit = false;
-	if (c->dead || c->bev == NULL) {
-		conn_free(c);
-		return;
+	if (c->state != CONN_CLOSING) {
+		c->smtp_paused = false;
+		smtp_status(c, smtp_stored(c->smtp, ok));
 	}
-	if (c->state == CONN_CLOSING) {
-		/* closing_write_cb frees it once the output is flushed. */
-		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-			conn_free(c);
-		return;
-	}
-	c->smtp_paused = false;
-	smtp_status(c, smtp_stored(c->smtp, ok));
 	if (c->state == CONN_SMTP && !c->smtp_paused) {
 		bufferevent_enable(c->bev, EV_READ);
 		process_input(c);
 	}
+	conn_release(c);
 }
 
 /* The service port: the firewall's original destination, if any. */
