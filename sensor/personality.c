@@ -4,9 +4,21 @@
  * its queue ids.  A spammer's tool that fingerprints the server sees
  * one of these, never a honeypot's own wording.
  *
- * Texts follow Postfix 3.x smtpd, Sendmail 8.14 (PrivacyOptions
- * novrfy,noexpn as most distributions ship it) and Exim 4.9x.  STARTTLS,
- * AUTH and CHUNKING are not offered because the emulator lacks them.
+ * Texts follow Postfix 3.x smtpd, Sendmail 8.14 and Exim 4.9x, each
+ * set up as a mail host with TLS and SASL usually is:
+ *
+ *   Postfix with Dovecot SASL (PLAIN LOGIN), broken_sasl_auth_clients
+ *   (the legacy "AUTH=" line) and smtpd_tls_auth_only, so AUTH is
+ *   offered and allowed only after STARTTLS.
+ *
+ *   Sendmail with Cyrus SASL, offering AUTH with or without TLS, and
+ *   PrivacyOptions=authwarnings, so VRFY and EXPN look users up.
+ *
+ *   Exim with Dovecot authenticators (PLAIN LOGIN) advertised only
+ *   over TLS, as Debian's exim4 ships it, and no acl_smtp_vrfy, so it
+ *   answers every VRFY and EXPN with a prohibition.
+ *
+ * CHUNKING is never offered because the emulator has no BDAT.
  */
 #include "smtp.h"
 
@@ -31,6 +43,8 @@ static const struct smtp_personality personalities[] = {
     {
 	.name = "postfix",
 	.queue_id = postfix_queue_id,
+	.auth_mechanisms = "PLAIN LOGIN",
+	.auth_needs_tls = true,
 	.reply =
 	    {
 		[SMTP_R_BANNER] = "220 %h ESMTP Postfix",
@@ -40,9 +54,31 @@ static const struct smtp_personality personalities[] = {
 				"250-SIZE 10240000\n"
 				"250-VRFY\n"
 				"250-ETRN\n"
+				"250-STARTTLS\n"
 				"250-ENHANCEDSTATUSCODES\n"
 				"250-8BITMIME\n"
-				"250 DSN",
+				"250-DSN\n"
+				"250 SMTPUTF8",
+		[SMTP_R_EHLO_TLS] = "250-%h\n"
+				    "250-PIPELINING\n"
+				    "250-SIZE 10240000\n"
+				    "250-VRFY\n"
+				    "250-ETRN\n"
+				    "250-AUTH PLAIN LOGIN\n"
+				    "250-AUTH=PLAIN LOGIN\n"
+				    "250-ENHANCEDSTATUSCODES\n"
+				    "250-8BITMIME\n"
+				    "250-DSN\n"
+				    "250 SMTPUTF8",
+		[SMTP_R_EHLO_NO_TLS] = "250-%h\n"
+				       "250-PIPELINING\n"
+				       "250-SIZE 10240000\n"
+				       "250-VRFY\n"
+				       "250-ETRN\n"
+				       "250-ENHANCEDSTATUSCODES\n"
+				       "250-8BITMIME\n"
+				       "250-DSN\n"
+				       "250 SMTPUTF8",
 		[SMTP_R_HELO_SYNTAX] = "501 Syntax: HELO hostname",
 		[SMTP_R_EHLO_SYNTAX] = "501 Syntax: EHLO hostname",
 		[SMTP_R_MAIL_OK] = "250 2.1.0 Ok",
@@ -74,8 +110,43 @@ static const struct smtp_personality personalities[] = {
 		/* Postfix has no HELP command. */
 		[SMTP_R_HELP] = "502 5.5.2 Error: command not recognized",
 		[SMTP_R_VRFY] = "252 2.0.0 %s",
+		[SMTP_R_VRFY_KNOWN] = "252 2.0.0 %s",
+		[SMTP_R_VRFY_UNKNOWN] =
+		    "550 5.1.1 <%s>: Recipient address rejected: User unknown "
+		    "in local recipient table",
 		[SMTP_R_VRFY_SYNTAX] = "501 5.5.4 Syntax: VRFY address",
+		/* Postfix has no EXPN command. */
 		[SMTP_R_EXPN] = "502 5.5.2 Error: command not recognized",
+		[SMTP_R_EXPN_KNOWN] = "502 5.5.2 Error: command not recognized",
+		[SMTP_R_EXPN_UNKNOWN] =
+		    "502 5.5.2 Error: command not recognized",
+		[SMTP_R_STARTTLS] = "220 2.0.0 Ready to start TLS",
+		[SMTP_R_STARTTLS_SYNTAX] = "501 5.5.4 Syntax: STARTTLS",
+		[SMTP_R_STARTTLS_ACTIVE] =
+		    "554 5.5.1 Error: TLS already active",
+		[SMTP_R_IN_TRANSACTION] =
+		    "503 5.5.1 Error: MAIL transaction in progress",
+		[SMTP_R_AUTH_OK] = "235 2.7.0 Authentication successful",
+		/*
+		 * NOTE: with Dovecot, Postfix appends the last challenge
+		 * it sent as the reason; this is our reading of
+		 * xsasl_dovecot_server, not a capture.
+		 */
+		[SMTP_R_AUTH_FAILED] =
+		    "535 5.7.8 Error: authentication failed: %r",
+		[SMTP_R_AUTH_CANCELLED] = "501 5.7.0 Authentication aborted",
+		[SMTP_R_AUTH_BAD_BASE64] =
+		    "535 5.7.8 Error: authentication failed: Invalid base64 "
+		    "data in continued response",
+		[SMTP_R_AUTH_BAD_MECH] = "535 5.7.8 Error: authentication "
+					 "failed: Invalid authentication "
+					 "mechanism",
+		[SMTP_R_AUTH_SYNTAX] = "501 5.5.4 Syntax: AUTH mechanism",
+		[SMTP_R_AUTH_NOT_OFFERED] =
+		    "503 5.5.1 Error: authentication not enabled",
+		[SMTP_R_AUTH_ALREADY] =
+		    "503 5.5.1 Error: already authenticated",
+		[SMTP_R_BAD_BYTES] = "500 5.5.2 Error: bad UTF-8 syntax",
 		[SMTP_R_UNKNOWN] = "502 5.5.2 Error: command not recognized",
 		[SMTP_R_EMPTY] = "500 5.5.2 Error: bad syntax",
 		/* NOTE: Postfix truncates long lines; this wording is ours. */
@@ -92,6 +163,8 @@ static const struct smtp_personality personalities[] = {
     {
 	.name = "sendmail",
 	.queue_id = sendmail_queue_id,
+	.auth_mechanisms = "DIGEST-MD5 CRAM-MD5 LOGIN PLAIN",
+	.auth_needs_tls = false,
 	.reply =
 	    {
 		[SMTP_R_BANNER] = "220 %h ESMTP Sendmail 8.14.7/8.14.7; %d",
@@ -108,8 +181,32 @@ static const struct smtp_personality personalities[] = {
 				"250-SIZE 10240000\n"
 				"250-DSN\n"
 				"250-ETRN\n"
+				"250-AUTH DIGEST-MD5 CRAM-MD5 LOGIN PLAIN\n"
+				"250-STARTTLS\n"
 				"250-DELIVERBY\n"
 				"250 HELP",
+		[SMTP_R_EHLO_TLS] =
+		    "250-%h Hello %n [%a], pleased to meet you\n"
+		    "250-ENHANCEDSTATUSCODES\n"
+		    "250-PIPELINING\n"
+		    "250-8BITMIME\n"
+		    "250-SIZE 10240000\n"
+		    "250-DSN\n"
+		    "250-ETRN\n"
+		    "250-AUTH DIGEST-MD5 CRAM-MD5 LOGIN PLAIN\n"
+		    "250-DELIVERBY\n"
+		    "250 HELP",
+		[SMTP_R_EHLO_NO_TLS] =
+		    "250-%h Hello %n [%a], pleased to meet you\n"
+		    "250-ENHANCEDSTATUSCODES\n"
+		    "250-PIPELINING\n"
+		    "250-8BITMIME\n"
+		    "250-SIZE 10240000\n"
+		    "250-DSN\n"
+		    "250-ETRN\n"
+		    "250-AUTH DIGEST-MD5 CRAM-MD5 LOGIN PLAIN\n"
+		    "250-DELIVERBY\n"
+		    "250 HELP",
 		[SMTP_R_HELO_SYNTAX] = "501 5.0.0 HELO requires domain address",
 		[SMTP_R_EHLO_SYNTAX] = "501 5.0.0 EHLO requires domain address",
 		[SMTP_R_MAIL_OK] = "250 2.1.0 <%s>... Sender ok",
@@ -159,14 +256,35 @@ static const struct smtp_personality personalities[] = {
 		    "214-2.0.0 For local information send email to "
 		    "Postmaster at your site.\n"
 		    "214 2.0.0 End of HELP info",
-		[SMTP_R_VRFY] =
-		    "252 2.5.2 Cannot VRFY user; try RCPT to attempt "
-		    "delivery (or try finger)",
-		[SMTP_R_VRFY_SYNTAX] =
-		    "252 2.5.2 Cannot VRFY user; try RCPT to "
-		    "attempt delivery (or try finger)",
-		[SMTP_R_EXPN] =
-		    "502 5.7.0 Sorry, we do not allow this operation",
+		/*
+		 * NOTE: a remote address is answered as deliverable,
+		 * as an open relay would; our reading, not a capture.
+		 */
+		[SMTP_R_VRFY] = "250 2.1.5 <%s>",
+		[SMTP_R_VRFY_KNOWN] = "250 2.1.5 %u <%u@%h>",
+		[SMTP_R_VRFY_UNKNOWN] = "550 5.1.1 %s... User unknown",
+		[SMTP_R_VRFY_SYNTAX] = "501 5.5.2 Argument required",
+		[SMTP_R_EXPN] = "250 2.1.5 <%s>",
+		[SMTP_R_EXPN_KNOWN] = "250 2.1.5 %u <%u@%h>",
+		[SMTP_R_EXPN_UNKNOWN] = "550 5.1.1 %s... User unknown",
+		[SMTP_R_STARTTLS] = "220 2.0.0 Ready to start TLS",
+		[SMTP_R_STARTTLS_SYNTAX] =
+		    "501 5.5.2 Syntax error (no parameters allowed)",
+		[SMTP_R_STARTTLS_ACTIVE] = "503 5.5.0 TLS already active",
+		[SMTP_R_IN_TRANSACTION] =
+		    "503 5.5.0 AUTH not permitted during a mail transaction",
+		[SMTP_R_AUTH_OK] = "235 2.0.0 OK Authenticated",
+		[SMTP_R_AUTH_FAILED] = "535 5.7.0 authentication failed",
+		[SMTP_R_AUTH_CANCELLED] = "501 5.0.0 AUTH aborted",
+		[SMTP_R_AUTH_BAD_BASE64] =
+		    "501 5.5.4 cannot decode AUTH parameter",
+		[SMTP_R_AUTH_BAD_MECH] =
+		    "504 5.3.3 AUTH mechanism %s not available",
+		[SMTP_R_AUTH_SYNTAX] =
+		    "501 5.5.2 AUTH mechanism must be specified",
+		[SMTP_R_AUTH_NOT_OFFERED] = "503 5.3.3 AUTH not available",
+		[SMTP_R_AUTH_ALREADY] = "503 5.5.0 Already Authenticated",
+		[SMTP_R_BAD_BYTES] = "500 5.5.1 Command unrecognized: \"%c\"",
 		[SMTP_R_UNKNOWN] = "500 5.5.1 Command unrecognized: \"%c\"",
 		[SMTP_R_EMPTY] = "500 5.5.1 Command unrecognized: \"\"",
 		[SMTP_R_LINE_TOO_LONG] = "500 5.5.0 Command line too long",
@@ -186,6 +304,8 @@ static const struct smtp_personality personalities[] = {
     {
 	.name = "exim",
 	.queue_id = exim_queue_id,
+	.auth_mechanisms = "PLAIN LOGIN",
+	.auth_needs_tls = true,
 	.reply =
 	    {
 		[SMTP_R_BANNER] = "220 %h ESMTP Exim 4.96 %D",
@@ -194,7 +314,19 @@ static const struct smtp_personality personalities[] = {
 				"250-SIZE 10240000\n"
 				"250-8BITMIME\n"
 				"250-PIPELINING\n"
+				"250-STARTTLS\n"
 				"250 HELP",
+		[SMTP_R_EHLO_TLS] = "250-%h Hello %n [%a]\n"
+				    "250-SIZE 10240000\n"
+				    "250-8BITMIME\n"
+				    "250-PIPELINING\n"
+				    "250-AUTH PLAIN LOGIN\n"
+				    "250 HELP",
+		[SMTP_R_EHLO_NO_TLS] = "250-%h Hello %n [%a]\n"
+				       "250-SIZE 10240000\n"
+				       "250-8BITMIME\n"
+				       "250-PIPELINING\n"
+				       "250 HELP",
 		[SMTP_R_HELO_SYNTAX] =
 		    "501 Syntactically invalid HELO argument(s)",
 		[SMTP_R_EHLO_SYNTAX] =
@@ -233,8 +365,29 @@ static const struct smtp_personality personalities[] = {
 		    "214-Commands supported:\n"
 		    "214 HELO EHLO MAIL RCPT DATA NOOP QUIT RSET HELP",
 		[SMTP_R_VRFY] = "252 Administrative prohibition",
+		[SMTP_R_VRFY_KNOWN] = "252 Administrative prohibition",
+		[SMTP_R_VRFY_UNKNOWN] = "252 Administrative prohibition",
 		[SMTP_R_VRFY_SYNTAX] = "252 Administrative prohibition",
 		[SMTP_R_EXPN] = "550 Administrative prohibition",
+		[SMTP_R_EXPN_KNOWN] = "550 Administrative prohibition",
+		[SMTP_R_EXPN_UNKNOWN] = "550 Administrative prohibition",
+		[SMTP_R_STARTTLS] = "220 TLS go ahead",
+		[SMTP_R_STARTTLS_SYNTAX] = "501 garbage after STARTTLS command",
+		[SMTP_R_STARTTLS_ACTIVE] =
+		    "503 STARTTLS command used when not advertised",
+		/* NOTE: our reading of Exim's smtp_in.c, not a capture. */
+		[SMTP_R_IN_TRANSACTION] = "503 sender already given",
+		[SMTP_R_AUTH_OK] = "235 Authentication succeeded",
+		[SMTP_R_AUTH_FAILED] = "535 Incorrect authentication data",
+		[SMTP_R_AUTH_CANCELLED] = "501 Authentication cancelled",
+		[SMTP_R_AUTH_BAD_BASE64] = "501 Invalid base64 data",
+		[SMTP_R_AUTH_BAD_MECH] = "504 %s mechanism not supported",
+		[SMTP_R_AUTH_SYNTAX] =
+		    "501 AUTH command requires an authentication mechanism",
+		[SMTP_R_AUTH_NOT_OFFERED] =
+		    "503 AUTH command used when not advertised",
+		[SMTP_R_AUTH_ALREADY] = "503 already authenticated",
+		[SMTP_R_BAD_BYTES] = "500 unrecognized command",
 		[SMTP_R_UNKNOWN] = "500 unrecognized command",
 		[SMTP_R_EMPTY] = "500 unrecognized command",
 		[SMTP_R_LINE_TOO_LONG] = "500 Command line too long",
@@ -253,9 +406,8 @@ static const struct smtp_personality personalities[] = {
     },
 };
 
-/* Spread the seed and counter over 64 bits (SplitMix64's finalizer). */
-static uint64_t
-mix64(uint64_t x)
+uint64_t
+smtp_mix64(uint64_t x)
 {
 	x += 0x9e3779b97f4a7c15ULL;
 	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -267,10 +419,11 @@ static void
 postfix_queue_id(
     char out[SMTP_QUEUE_ID_MAX], uint64_t seed, int seq, int64_t now)
 {
-	uint64_t h = mix64(seed ^ mix64((uint64_t)seq) ^ (uint64_t)now);
+	uint64_t h =
+	    smtp_mix64(seed ^ smtp_mix64((uint64_t)seq) ^ (uint64_t)now);
 	int digits = 10 + (int)(h % 3);
 
-	h = mix64(h);
+	h = smtp_mix64(h);
 	snprintf(out, SMTP_QUEUE_ID_MAX, "%0*llX", digits,
 	    (unsigned long long)(h & ((1ULL << (4 * digits)) - 1)));
 }
@@ -284,7 +437,7 @@ sendmail_queue_id(
 {
 	time_t t = (time_t)now;
 	struct tm tm;
-	unsigned pid = 1000 + (unsigned)(mix64(seed) % 98000);
+	unsigned pid = 1000 + (unsigned)(smtp_mix64(seed) % 98000);
 	unsigned counter = (unsigned)seq % (60 * 60);
 
 	gmtime_r(&t, &tm);
@@ -309,8 +462,8 @@ put_base62(char *out, int width, uint64_t v)
 static void
 exim_queue_id(char out[SMTP_QUEUE_ID_MAX], uint64_t seed, int seq, int64_t now)
 {
-	uint64_t pid = 1000 + mix64(seed) % 4000000;
-	uint64_t fraction = mix64(seed + (uint64_t)seq) % (62 * 62);
+	uint64_t pid = 1000 + smtp_mix64(seed) % 4000000;
+	uint64_t fraction = smtp_mix64(seed + (uint64_t)seq) % (62 * 62);
 
 	put_base62(out, 6, (uint64_t)now + (uint64_t)seq / 62);
 	out[6] = '-';

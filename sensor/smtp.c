@@ -16,6 +16,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 /*
  * Peer text echoed in one reply substitution.  Sendmail shortens echoed
  * commands to about 200 bytes; longer echoes help nobody.
@@ -28,6 +31,13 @@
 /* First allocation of a body; most spam fits, larger bodies double. */
 #define BODY_CHUNK (64 * 1024)
 
+/*
+ * Room for a challenge we send: CHALLENGE_TEXT_MAX bytes of text, which
+ * base64 makes 4/3 as long.
+ */
+#define CHALLENGE_TEXT_MAX 320
+#define CHALLENGE_MAX      (CHALLENGE_TEXT_MAX / 3 * 4 + 8)
+
 enum smtp_state {
 	ST_NEW,     /* banner not sent yet */
 	ST_INIT,    /* greeted, no HELO/EHLO yet */
@@ -36,6 +46,8 @@ enum smtp_state {
 	ST_RCPT,    /* at least one recipient */
 	ST_DATA,    /* reading the body after 354 */
 	ST_STORING, /* final dot seen, waiting for smtp_stored() */
+	ST_AUTH,    /* a 334 sent, waiting for the client's response */
+	ST_TLS,     /* 220 to STARTTLS sent, waiting for the handshake */
 	ST_CLOSED,  /* last reply sent */
 	ST_COUNT
 };
@@ -48,6 +60,8 @@ static const char *const state_names[ST_COUNT] = {
     [ST_RCPT] = "rcpt",
     [ST_DATA] = "data",
     [ST_STORING] = "storing",
+    [ST_AUTH] = "auth",
+    [ST_TLS] = "tls",
     [ST_CLOSED] = "closed",
 };
 
@@ -91,6 +105,23 @@ struct smtp_session {
 	bool body_too_big;
 	bool body_no_memory;
 	char queue_id[SMTP_QUEUE_ID_MAX];
+
+	bool tls;           /* STARTTLS completed */
+	bool authenticated; /* AUTH succeeded: no second AUTH */
+	int auth_attempts;
+
+	/* The AUTH dialogue in progress, in ST_AUTH. */
+	const struct mechanism *mech;
+	int auth_step;
+	char auth_user[SMTP_AUTH_FIELD_MAX + 1];
+	char challenge[CHALLENGE_MAX];     /* the last one, decoded */
+	char challenge_b64[CHALLENGE_MAX]; /* the last one, as sent */
+
+	/* The command line being run, for replies that echo it. */
+	const char *command;
+
+	/* The local user a VRFY or EXPN argument resolved to, for %u. */
+	char local_user[SMTP_ADDRESS_MAX + 1];
 
 	int seq;      /* messages that reached their final dot */
 	int messages; /* stored and acknowledged */
@@ -179,6 +210,11 @@ put_field(
 		return put_text(out, pos, arg ? arg : "", REPLY_ECHO_MAX, true);
 	case 'q':
 		return put_text(out, pos, s->queue_id, REPLY_ECHO_MAX, false);
+	case 'u':
+		return put_text(out, pos, s->local_user, REPLY_ECHO_MAX, true);
+	case 'r':
+		return put_text(
+		    out, pos, s->challenge_b64, REPLY_ECHO_MAX, false);
 	case 'd':
 	case 'D':
 		format_date(session_now(s), field == 'D', date, sizeof(date));
@@ -359,6 +395,15 @@ check_mail_params(const char *p)
 
 /* Verb handlers. */
 
+/* The EHLO list: STARTTLS and AUTH come and go with TLS. */
+static enum smtp_reply
+ehlo_reply(const struct smtp_session *s)
+{
+	if (s->tls)
+		return SMTP_R_EHLO_TLS;
+	return s->host->starttls ? SMTP_R_EHLO : SMTP_R_EHLO_NO_TLS;
+}
+
 static void
 do_hello(struct smtp_session *s, const char *arg, bool esmtp)
 {
@@ -371,7 +416,7 @@ do_hello(struct smtp_session *s, const char *arg, bool esmtp)
 	snprintf(s->helo, sizeof(s->helo), "%s", arg);
 	s->esmtp = esmtp;
 	set_state(s, ST_READY);
-	reply(s, esmtp ? SMTP_R_EHLO : SMTP_R_HELO, NULL);
+	reply(s, esmtp ? ehlo_reply(s) : SMTP_R_HELO, NULL);
 }
 
 static void
@@ -472,17 +517,122 @@ do_noop(struct smtp_session *s, const char *arg)
 	reply(s, SMTP_R_NOOP, NULL);
 }
 
+/*
+ * The local recipients of a stock Debian host: system accounts from
+ * /etc/passwd and the RFC 2142 role aliases of /etc/aliases, with the
+ * account each one delivers to.
+ */
+static const struct local_user {
+	const char *name;
+	const char *user;
+} local_users[] = {
+    {"root", "root"},
+    {"postmaster", "root"},
+    {"mailer-daemon", "root"},
+    {"abuse", "root"},
+    {"hostmaster", "root"},
+    {"webmaster", "root"},
+    {"security", "root"},
+    {"noc", "root"},
+    {"daemon", "daemon"},
+    {"bin", "bin"},
+    {"sys", "sys"},
+    {"mail", "mail"},
+    {"news", "news"},
+    {"www-data", "www-data"},
+    {"backup", "backup"},
+    {"nobody", "nobody"},
+};
+
+/* Which replies a VRFY or EXPN argument gets. */
+enum lookup { LOOKUP_REMOTE, LOOKUP_KNOWN, LOOKUP_UNKNOWN };
+
+/*
+ * Resolve a VRFY or EXPN argument, "user", "user@domain" or either in
+ * angle brackets: a domain other than ours is remote, and a local part
+ * is looked up in local_users.  The bare address goes to addr.
+ */
+static enum lookup
+lookup_address(struct smtp_session *s, const char *arg, char *addr)
+{
+	size_t n = strlen(arg);
+	const char *at;
+
+	if (*arg == '<') {
+		arg++;
+		n = strcspn(arg, ">");
+	}
+	if (n > SMTP_ADDRESS_MAX)
+		n = SMTP_ADDRESS_MAX;
+	memcpy(addr, arg, n);
+	addr[n] = '\0';
+	at = strrchr(addr, '@');
+	if (at != NULL && strcasecmp(at + 1, s->hostname) != 0 &&
+	    strcasecmp(at + 1, "localhost") != 0)
+		return LOOKUP_REMOTE;
+	n = at != NULL ? (size_t)(at - addr) : strlen(addr);
+	for (size_t i = 0; i < sizeof(local_users) / sizeof(local_users[0]);
+	     i++) {
+		const struct local_user *u = &local_users[i];
+
+		if (strlen(u->name) == n &&
+		    strncasecmp(addr, u->name, n) == 0) {
+			snprintf(s->local_user, sizeof(s->local_user), "%s",
+			    u->user);
+			return LOOKUP_KNOWN;
+		}
+	}
+	return LOOKUP_UNKNOWN;
+}
+
 static void
 do_vrfy(struct smtp_session *s, const char *arg)
 {
+	static const enum smtp_reply replies[] = {
+	    [LOOKUP_REMOTE] = SMTP_R_VRFY,
+	    [LOOKUP_KNOWN] = SMTP_R_VRFY_KNOWN,
+	    [LOOKUP_UNKNOWN] = SMTP_R_VRFY_UNKNOWN,
+	};
+	char addr[SMTP_ADDRESS_MAX + 1];
+
 	arg = skip_spaces(arg);
-	reply(s, *arg == '\0' ? SMTP_R_VRFY_SYNTAX : SMTP_R_VRFY, arg);
+	if (*arg == '\0') {
+		reply(s, SMTP_R_VRFY_SYNTAX, NULL);
+		return;
+	}
+	reply(s, replies[lookup_address(s, arg, addr)], addr);
 }
 
 static void
 do_expn(struct smtp_session *s, const char *arg)
 {
-	reply(s, SMTP_R_EXPN, skip_spaces(arg));
+	static const enum smtp_reply replies[] = {
+	    [LOOKUP_REMOTE] = SMTP_R_EXPN,
+	    [LOOKUP_KNOWN] = SMTP_R_EXPN_KNOWN,
+	    [LOOKUP_UNKNOWN] = SMTP_R_EXPN_UNKNOWN,
+	};
+	char addr[SMTP_ADDRESS_MAX + 1];
+
+	reply(s, replies[lookup_address(s, skip_spaces(arg), addr)], addr);
+}
+
+static void
+do_starttls(struct smtp_session *s, const char *arg)
+{
+	if (!s->host->starttls) {
+		reply(s, SMTP_R_UNKNOWN, s->command);
+		return;
+	}
+	if (s->tls) {
+		reply(s, SMTP_R_STARTTLS_ACTIVE, NULL);
+		return;
+	}
+	if (*skip_spaces(arg) != '\0') {
+		reply(s, SMTP_R_STARTTLS_SYNTAX, NULL);
+		return;
+	}
+	reply(s, SMTP_R_STARTTLS, NULL);
+	set_state(s, ST_TLS);
 }
 
 static void
@@ -497,6 +647,409 @@ do_quit(struct smtp_session *s, const char *arg)
 {
 	(void)arg;
 	reply_close(s, SMTP_R_QUIT);
+}
+
+/* SMTP AUTH (RFC 4954) with the SASL mechanisms the personalities offer. */
+
+/* A SASL mechanism: its first step, and each response to a challenge. */
+struct mechanism {
+	const char *name;
+	void (*start)(struct smtp_session *s, const char *initial);
+	void (*step)(struct smtp_session *s, const char *resp, size_t len);
+};
+
+/* Strict base64 (RFC 4648): no spaces, padding only at the end. */
+static int
+base64_value(unsigned char c)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				       "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *p = c != '\0' ? strchr(alphabet, c) : NULL;
+
+	return p != NULL ? (int)(p - alphabet) : -1;
+}
+
+/*
+ * Decode base64 text of length n into out, which holds at least
+ * 3 * n / 4 + 1 bytes, and NUL-terminate it.  Returns the decoded
+ * length, or -1 when the text is not base64.
+ */
+static long
+base64_decode(const char *in, size_t n, char *out)
+{
+	size_t o = 0, pad = 0;
+
+	if (n % 4 != 0)
+		return -1;
+	while (pad < 2 && pad < n && in[n - 1 - pad] == '=')
+		pad++;
+	for (size_t i = 0; i < n; i += 4) {
+		unsigned v = 0;
+
+		for (size_t k = 0; k < 4; k++) {
+			int d = i + k >= n - pad
+			    ? 0
+			    : base64_value((unsigned char)in[i + k]);
+
+			if (d < 0)
+				return -1;
+			v = v << 6 | (unsigned)d;
+		}
+		out[o++] = (char)(v >> 16);
+		out[o++] = (char)(v >> 8 & 0xff);
+		out[o++] = (char)(v & 0xff);
+	}
+	o -= pad;
+	out[o] = '\0';
+	return (long)o;
+}
+
+/* Copy a peer field up to its first NUL, within SMTP_AUTH_FIELD_MAX. */
+static void
+copy_field(char *dst, const char *src, size_t len)
+{
+	size_t n = strnlen(src, len);
+
+	if (n > SMTP_AUTH_FIELD_MAX)
+		n = SMTP_AUTH_FIELD_MAX;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* Send "334 " and the challenge in base64, and wait for the response. */
+static void
+send_challenge(struct smtp_session *s, const char *text)
+{
+	char line[CHALLENGE_MAX + 8];
+	int n;
+
+	snprintf(s->challenge, sizeof(s->challenge), "%s", text);
+	if (strlen(s->challenge) >= CHALLENGE_TEXT_MAX)
+		abort();
+	EVP_EncodeBlock((unsigned char *)s->challenge_b64,
+	    (const unsigned char *)s->challenge, (int)strlen(s->challenge));
+	n = snprintf(line, sizeof(line), "334 %s\r\n", s->challenge_b64);
+	set_state(s, ST_AUTH);
+	s->host->send(s->host->ctx, line, (size_t)n);
+}
+
+/*
+ * End the dialogue: tell the host, then answer.  With failure set, the
+ * attempt is logged and answered r; otherwise the host decides between
+ * 235 and 535.
+ */
+static void
+finish_auth(
+    struct smtp_session *s, const struct smtp_auth *a, enum smtp_reply r)
+{
+	bool ok = false;
+
+	if (s->host->auth != NULL)
+		ok = s->host->auth(s->host->ctx, a) && a->failure == NULL;
+	if (a->failure == NULL)
+		r = ok ? SMTP_R_AUTH_OK : SMTP_R_AUTH_FAILED;
+	s->authenticated = ok;
+	s->mech = NULL;
+	set_state(s, idle_state(s));
+	reply(s, r, a->mechanism);
+}
+
+/* End a dialogue that brought no complete credentials. */
+static void
+fail_auth(struct smtp_session *s, const char *why, enum smtp_reply r)
+{
+	struct smtp_auth a = {
+	    .mechanism = s->mech->name,
+	    .user = s->auth_user,
+	    .challenge = s->challenge[0] != '\0' ? s->challenge : NULL,
+	    .failure = why,
+	};
+
+	finish_auth(s, &a, r);
+}
+
+/* PLAIN (RFC 4616): authzid NUL authcid NUL password. */
+static void
+plain_step(struct smtp_session *s, const char *resp, size_t len)
+{
+	char password[SMTP_AUTH_FIELD_MAX + 1];
+	const char *authcid = memchr(resp, '\0', len), *pass;
+	struct smtp_auth a = {.mechanism = "PLAIN"};
+
+	pass = authcid != NULL
+	    ? memchr(authcid + 1, '\0', len - (size_t)(authcid + 1 - resp))
+	    : NULL;
+	if (pass == NULL) {
+		copy_field(s->auth_user, resp, len);
+		fail_auth(s, "malformed", SMTP_R_AUTH_FAILED);
+		return;
+	}
+	authcid++;
+	pass++;
+	copy_field(s->auth_user, authcid, (size_t)(pass - 1 - authcid));
+	copy_field(password, pass, len - (size_t)(pass - resp));
+	a.user = s->auth_user;
+	a.password = password;
+	finish_auth(s, &a, SMTP_R_AUTH_FAILED);
+}
+
+static void
+plain_start(struct smtp_session *s, const char *initial)
+{
+	if (initial == NULL) {
+		send_challenge(s, "");
+		return;
+	}
+	plain_step(s, initial, strlen(initial));
+}
+
+/* LOGIN: the user name, then the password, each after its prompt. */
+static void
+login_step(struct smtp_session *s, const char *resp, size_t len)
+{
+	char password[SMTP_AUTH_FIELD_MAX + 1];
+	struct smtp_auth a = {.mechanism = "LOGIN", .user = s->auth_user};
+
+	if (s->auth_step++ == 0) {
+		copy_field(s->auth_user, resp, len);
+		send_challenge(s, "Password:");
+		return;
+	}
+	copy_field(password, resp, len);
+	a.password = password;
+	finish_auth(s, &a, SMTP_R_AUTH_FAILED);
+}
+
+static void
+login_start(struct smtp_session *s, const char *initial)
+{
+	if (initial == NULL) {
+		send_challenge(s, "Username:");
+		return;
+	}
+	login_step(s, initial, strlen(initial));
+}
+
+/*
+ * CRAM-MD5 (RFC 2195): a challenge in the form Cyrus SASL and Dovecot
+ * send, <random.time@hostname>, answered by "user hexdigest".
+ */
+static void
+cram_start(struct smtp_session *s, const char *initial)
+{
+	char text[CHALLENGE_TEXT_MAX];
+	uint64_t r = smtp_mix64(s->seed ^ (uint64_t)s->auth_attempts);
+
+	(void)initial;
+	snprintf(text, sizeof(text), "<%llu.%lld@%.200s>",
+	    (unsigned long long)(r % 10000000000ULL), (long long)session_now(s),
+	    s->hostname);
+	send_challenge(s, text);
+}
+
+static void
+cram_step(struct smtp_session *s, const char *resp, size_t len)
+{
+	char digest[SMTP_AUTH_FIELD_MAX + 1];
+	const char *space = memchr(resp, ' ', strnlen(resp, len));
+	struct smtp_auth a = {
+	    .mechanism = "CRAM-MD5",
+	    .user = s->auth_user,
+	    .digest = digest,
+	    .challenge = s->challenge,
+	};
+
+	if (space == NULL) {
+		copy_field(s->auth_user, resp, len);
+		fail_auth(s, "malformed", SMTP_R_AUTH_FAILED);
+		return;
+	}
+	copy_field(s->auth_user, resp, (size_t)(space - resp));
+	copy_field(digest, space + 1, len - (size_t)(space + 1 - resp));
+	finish_auth(s, &a, SMTP_R_AUTH_FAILED);
+}
+
+/*
+ * DIGEST-MD5 (RFC 2831), offered by Sendmail with Cyrus SASL.  Only its
+ * first round runs: the client's response carries the user name and
+ * digest we log.  Nothing can accept it, because checking it would
+ * need the realm, nonces and URI of a full exchange.
+ */
+static void
+digest_start(struct smtp_session *s, const char *initial)
+{
+	char text[CHALLENGE_TEXT_MAX];
+	uint64_t r = smtp_mix64(s->seed + (uint64_t)s->auth_attempts);
+
+	(void)initial;
+	snprintf(text, sizeof(text),
+	    "realm=\"%.200s\",nonce=\"%016llx%08llx\",qop=\"auth\","
+	    "charset=utf-8,algorithm=md5-sess",
+	    s->hostname, (unsigned long long)r,
+	    (unsigned long long)(smtp_mix64(r) & 0xffffffffULL));
+	send_challenge(s, text);
+}
+
+/* Copy the value of key="..." or key=... from a DIGEST-MD5 response. */
+static void
+digest_field(const char *resp, const char *key, char *out)
+{
+	const char *p = strstr(resp, key);
+	size_t n;
+
+	out[0] = '\0';
+	if (p == NULL)
+		return;
+	p += strlen(key);
+	if (*p == '"')
+		n = strcspn(++p, "\"");
+	else
+		n = strcspn(p, ",");
+	copy_field(out, p, n);
+}
+
+static void
+digest_step(struct smtp_session *s, const char *resp, size_t len)
+{
+	char digest[SMTP_AUTH_FIELD_MAX + 1];
+	struct smtp_auth a = {
+	    .mechanism = "DIGEST-MD5",
+	    .user = s->auth_user,
+	    .digest = digest,
+	    .challenge = s->challenge,
+	};
+
+	(void)len;
+	digest_field(resp, "username=", s->auth_user);
+	digest_field(resp, "response=", digest);
+	if (s->auth_user[0] == '\0' || digest[0] == '\0') {
+		fail_auth(s, "malformed", SMTP_R_AUTH_FAILED);
+		return;
+	}
+	finish_auth(s, &a, SMTP_R_AUTH_FAILED);
+}
+
+static const struct mechanism mechanisms[] = {
+    {"PLAIN", plain_start, plain_step},
+    {"LOGIN", login_start, login_step},
+    {"CRAM-MD5", cram_start, cram_step},
+    {"DIGEST-MD5", digest_start, digest_step},
+};
+
+/* True when the personality lists word, of length n, among its mechanisms. */
+static bool
+mechanism_offered(const struct smtp_session *s, const char *word, size_t n)
+{
+	const char *p = s->p->auth_mechanisms;
+
+	while (p != NULL && *p != '\0') {
+		size_t len = strcspn(p, " ");
+
+		if (len == n && strncasecmp(p, word, n) == 0)
+			return true;
+		p += len;
+		p += strspn(p, " ");
+	}
+	return false;
+}
+
+static bool
+auth_offered(const struct smtp_session *s)
+{
+	return s->p->auth_mechanisms != NULL && s->helo[0] != '\0' &&
+	    (s->tls || !s->p->auth_needs_tls);
+}
+
+static void
+do_auth(struct smtp_session *s, const char *arg)
+{
+	char initial[SMTP_COMMAND_LINE_MAX];
+	const char *word = skip_spaces(arg), *rest;
+	size_t n = strcspn(word, " \t");
+
+	if (!auth_offered(s)) {
+		reply(s, SMTP_R_AUTH_NOT_OFFERED, NULL);
+		return;
+	}
+	if (s->authenticated) {
+		reply(s, SMTP_R_AUTH_ALREADY, NULL);
+		return;
+	}
+	if (n == 0) {
+		reply(s, SMTP_R_AUTH_SYNTAX, NULL);
+		return;
+	}
+	s->auth_attempts++;
+	s->auth_user[0] = s->challenge[0] = s->challenge_b64[0] = '\0';
+	s->auth_step = 0;
+	s->mech = NULL;
+	for (size_t i = 0; i < sizeof(mechanisms) / sizeof(mechanisms[0]); i++)
+		if (strlen(mechanisms[i].name) == n &&
+		    strncasecmp(word, mechanisms[i].name, n) == 0)
+			s->mech = &mechanisms[i];
+	if (s->mech == NULL || !mechanism_offered(s, word, n)) {
+		struct smtp_auth a = {
+		    .user = "", .failure = "unsupported-mechanism"};
+		char name[32];
+
+		copy_field(name, word, n < sizeof(name) - 1 ? n : 31);
+		a.mechanism = name;
+		finish_auth(s, &a, SMTP_R_AUTH_BAD_MECH);
+		return;
+	}
+	rest = skip_spaces(word + n);
+	if (*rest == '\0') {
+		s->mech->start(s, NULL);
+		return;
+	}
+	/* RFC 4954: "=" is an empty initial response. */
+	if (strcmp(rest, "=") == 0) {
+		initial[0] = '\0';
+		s->mech->step(s, initial, 0);
+		return;
+	}
+	if (base64_decode(rest, strlen(rest), initial) < 0) {
+		fail_auth(s, "malformed", SMTP_R_AUTH_BAD_BASE64);
+		return;
+	}
+	s->mech->start(s, initial);
+}
+
+/* A line in answer to our 334: "*" cancels, anything else is base64. */
+static void
+auth_response(struct smtp_session *s, const char *line, size_t len)
+{
+	char decoded[SMTP_COMMAND_LINE_MAX];
+	long n;
+
+	if (strcmp(line, "*") == 0) {
+		fail_auth(s, "cancelled", SMTP_R_AUTH_CANCELLED);
+		return;
+	}
+	if (strlen(line) != len ||
+	    (n = base64_decode(line, len, decoded)) < 0) {
+		fail_auth(s, "malformed", SMTP_R_AUTH_BAD_BASE64);
+		return;
+	}
+	s->mech->step(s, decoded, (size_t)n);
+}
+
+bool
+smtp_cram_md5_matches(
+    const char *challenge, const char *password, const char *digest_hex)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+	char hex[2 * EVP_MAX_MD_SIZE + 1];
+
+	if (HMAC(EVP_md5(), password, (int)strlen(password),
+		(const unsigned char *)challenge, strlen(challenge), mac,
+		&maclen) == NULL)
+		return false;
+	for (unsigned i = 0; i < maclen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	return strlen(digest_hex) == 2 * maclen &&
+	    strncasecmp(hex, digest_hex, 2 * maclen) == 0;
 }
 
 static const struct verb verbs[] = {
@@ -519,7 +1072,53 @@ static const struct verb verbs[] = {
     {"EXPN", do_expn, {0}, ANY_COMMAND},
     {"HELP", do_help, {0}, ANY_COMMAND},
     {"QUIT", do_quit, {0}, ANY_COMMAND},
+    {"STARTTLS", do_starttls,
+	{[ST_MAIL] = SMTP_R_IN_TRANSACTION, [ST_RCPT] = SMTP_R_IN_TRANSACTION},
+	BIT(ST_INIT) | BIT(ST_READY)},
+    {"AUTH", do_auth,
+	{[ST_MAIL] = SMTP_R_IN_TRANSACTION, [ST_RCPT] = SMTP_R_IN_TRANSACTION},
+	BIT(ST_INIT) | BIT(ST_READY)},
 };
+
+/*
+ * True when the n bytes at p are well-formed UTF-8 (RFC 3629): no
+ * overlong forms, surrogates or code points past U+10FFFF.
+ */
+static bool
+valid_utf8(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = p[i], need, cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			need = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			need = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			need = 3, cp = c & 0x07;
+		else
+			return false;
+		if (n - i - 1 < need)
+			return false;
+		for (unsigned k = 1; k <= need; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		if ((need == 2 &&
+			(cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		i += need + 1;
+	}
+	return true;
+}
 
 /* Run one complete command line (terminator removed, NUL-terminated). */
 static void
@@ -529,24 +1128,33 @@ run_command(struct smtp_session *s, const char *line, size_t len)
 	enum smtp_state st = s->state == ST_NEW ? ST_INIT : s->state;
 	size_t n = strcspn(line, " \t");
 
+	if (s->state == ST_AUTH) {
+		auth_response(s, line, len);
+		return;
+	}
 	s->commands++;
 	if (len == 0) {
 		reply(s, SMTP_R_EMPTY, NULL);
 		return;
 	}
-	if (strlen(line) != len || n != 4) {
+	if (strlen(line) != len) {
 		reply(s, SMTP_R_UNKNOWN, line);
 		return;
 	}
+	if (!valid_utf8((const unsigned char *)line, len)) {
+		reply(s, SMTP_R_BAD_BYTES, line);
+		return;
+	}
+	s->command = line;
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
 		const struct verb *v = &verbs[i];
 
-		if (strncasecmp(line, v->name, 4) != 0)
+		if (strlen(v->name) != n || strncasecmp(line, v->name, n) != 0)
 			continue;
 		if ((v->allowed & BIT(st)) == 0)
 			reply(s, v->refuse[st], NULL);
 		else
-			v->handler(s, line + 4);
+			v->handler(s, line + n);
 		return;
 	}
 	reply(s, SMTP_R_UNKNOWN, line);
@@ -805,6 +1413,8 @@ status_of(const struct smtp_session *s)
 		return SMTP_PAUSED;
 	case ST_CLOSED:
 		return SMTP_CLOSE;
+	case ST_TLS:
+		return SMTP_STARTTLS;
 	default:
 		return SMTP_CONTINUE;
 	}
@@ -850,6 +1460,11 @@ smtp_timeout(struct smtp_session *s, bool total)
 	(void)total;
 	if (s->state == ST_CLOSED)
 		return;
+	/* Mid-handshake, plaintext would only garble the TLS stream. */
+	if (s->state == ST_TLS) {
+		set_state(s, ST_CLOSED);
+		return;
+	}
 	reply_close(
 	    s, s->state == ST_DATA ? SMTP_R_TIMEOUT_DATA : SMTP_R_TIMEOUT);
 }
@@ -857,8 +1472,24 @@ smtp_timeout(struct smtp_session *s, bool total)
 void
 smtp_shutdown(struct smtp_session *s)
 {
-	if (s->state != ST_CLOSED)
+	if (s->state == ST_TLS)
+		set_state(s, ST_CLOSED);
+	else if (s->state != ST_CLOSED)
 		reply_close(s, SMTP_R_SHUTDOWN);
+}
+
+void
+smtp_tls_started(struct smtp_session *s)
+{
+	if (s->state != ST_TLS)
+		abort();
+	reset_transaction(s);
+	s->helo[0] = '\0';
+	s->esmtp = false;
+	s->tls = true;
+	s->line_len = 0;
+	s->line_overflow = false;
+	set_state(s, ST_INIT);
 }
 
 bool
@@ -875,5 +1506,8 @@ smtp_get_stats(const struct smtp_session *s, struct smtp_stats *out)
 	out->commands = s->commands;
 	out->errors = s->errors;
 	out->esmtp = s->esmtp;
+	out->tls = s->tls;
+	out->authenticated = s->authenticated;
+	out->auth_attempts = s->auth_attempts;
 	snprintf(out->helo, sizeof(out->helo), "%s", s->helo);
 }

@@ -21,6 +21,26 @@
 struct smtp_session;
 struct smtp_personality;
 
+/*
+ * One AUTH dialogue, handed to the host when it ends, whatever its end.
+ * Strings are NUL-terminated peer bytes (possibly empty, never NULL
+ * unless said), truncated to SMTP_AUTH_FIELD_MAX, and valid only
+ * during the call.
+ */
+struct smtp_auth {
+	const char *mechanism;	/* "PLAIN", "LOGIN", "CRAM-MD5", ... */
+	const char *user;	/* the authentication identity */
+	const char *password;	/* NULL for challenge-response mechanisms */
+	const char *digest;	/* their response in hex, else NULL */
+	const char *challenge;	/* the challenge we sent, else NULL */
+	/*
+	 * NULL when the client sent complete credentials; otherwise why
+	 * the dialogue ended without them: "cancelled", "malformed" or
+	 * "unsupported-mechanism".
+	 */
+	const char *failure;
+};
+
 /* One message, handed to the host when its final dot arrives. */
 struct smtp_envelope {
 	const char *helo;		/* HELO/EHLO argument, "" if none */
@@ -74,6 +94,17 @@ struct smtp_host {
 	 * space answers.  May be NULL: always true.
 	 */
 	bool (*accepting)(void *ctx);
+
+	/*
+	 * Decide an AUTH attempt: return true to let those credentials
+	 * in (235).  Called for every dialogue, failed ones included,
+	 * so that the host can log it; the result is ignored when
+	 * a->failure is set.  May be NULL: nothing is ever accepted.
+	 */
+	bool (*auth)(void *ctx, const struct smtp_auth *a);
+
+	/* The host can run TLS on the connection: offer STARTTLS. */
+	bool starttls;
 };
 
 /* What the host should do after feeding input. */
@@ -81,6 +112,13 @@ enum smtp_status {
 	SMTP_CONTINUE,	/* keep reading */
 	SMTP_PAUSED,	/* waiting for smtp_stored(): stop feeding input */
 	SMTP_CLOSE,	/* replies are queued; flush them and close */
+	/*
+	 * The 220 to STARTTLS is queued: flush it, discard any input
+	 * still buffered (RFC 3207 forbids acting on plaintext sent
+	 * before the handshake), run the TLS handshake as the server,
+	 * then call smtp_tls_started() and resume feeding input.
+	 */
+	SMTP_STARTTLS,
 };
 
 /*
@@ -113,6 +151,21 @@ enum smtp_status smtp_input(struct smtp_session *s, const char *data,
 enum smtp_status smtp_stored(struct smtp_session *s, bool ok);
 
 /*
+ * The TLS handshake after SMTP_STARTTLS succeeded.  The session starts
+ * over as RFC 3207 section 4.2 requires: the HELO and any transaction
+ * are forgotten, the client must send EHLO again, and STARTTLS is no
+ * longer offered.  On a failed handshake the host just closes.
+ */
+void smtp_tls_started(struct smtp_session *s);
+
+/*
+ * True when digest_hex is HMAC-MD5(password, challenge) in hex, as a
+ * CRAM-MD5 response made with that password would be (RFC 2195).
+ */
+bool smtp_cram_md5_matches(const char *challenge, const char *password,
+    const char *digest_hex);
+
+/*
  * The client was idle too long, or the session lasted too long: the
  * personality's 421 is sent and the session is closed.
  */
@@ -132,6 +185,9 @@ struct smtp_stats {
 	int commands;
 	int errors;		/* replies of class 5 */
 	bool esmtp;
+	bool tls;		/* STARTTLS completed */
+	bool authenticated;
+	int auth_attempts;
 	char helo[SMTP_HELO_MAX + 1];
 };
 void smtp_get_stats(const struct smtp_session *s, struct smtp_stats *out);
@@ -163,7 +219,9 @@ void smtp_personality_pick(const uint8_t secret[32], const char *client_ip,
 enum smtp_reply {
 	SMTP_R_BANNER,
 	SMTP_R_HELO,
-	SMTP_R_EHLO,
+	SMTP_R_EHLO,		/* before TLS, STARTTLS offered */
+	SMTP_R_EHLO_TLS,	/* after STARTTLS */
+	SMTP_R_EHLO_NO_TLS,	/* the host cannot do TLS */
 	SMTP_R_HELO_SYNTAX,	/* HELO without a host name */
 	SMTP_R_EHLO_SYNTAX,
 	SMTP_R_MAIL_OK,
@@ -188,9 +246,26 @@ enum smtp_reply {
 	SMTP_R_NOOP,
 	SMTP_R_QUIT,
 	SMTP_R_HELP,
-	SMTP_R_VRFY,
+	SMTP_R_VRFY,		/* a remote address */
+	SMTP_R_VRFY_KNOWN,	/* a local user or alias we have */
+	SMTP_R_VRFY_UNKNOWN,	/* a local user we lack */
 	SMTP_R_VRFY_SYNTAX,
-	SMTP_R_EXPN,
+	SMTP_R_EXPN,		/* a remote address */
+	SMTP_R_EXPN_KNOWN,
+	SMTP_R_EXPN_UNKNOWN,
+	SMTP_R_STARTTLS,	/* 220: go ahead */
+	SMTP_R_STARTTLS_SYNTAX,	/* STARTTLS with an argument */
+	SMTP_R_STARTTLS_ACTIVE,	/* STARTTLS once TLS runs */
+	SMTP_R_IN_TRANSACTION,	/* AUTH or STARTTLS after MAIL */
+	SMTP_R_AUTH_OK,		/* 235 */
+	SMTP_R_AUTH_FAILED,	/* 535 */
+	SMTP_R_AUTH_CANCELLED,	/* the client sent "*" */
+	SMTP_R_AUTH_BAD_BASE64,
+	SMTP_R_AUTH_BAD_MECH,	/* a mechanism we do not offer */
+	SMTP_R_AUTH_SYNTAX,	/* AUTH without a mechanism */
+	SMTP_R_AUTH_NOT_OFFERED, /* before HELO, or before TLS if needed */
+	SMTP_R_AUTH_ALREADY,	/* AUTH after a successful one */
+	SMTP_R_BAD_BYTES,	/* a command that is not valid UTF-8 */
 	SMTP_R_UNKNOWN,
 	SMTP_R_EMPTY,		/* an empty command line */
 	SMTP_R_LINE_TOO_LONG,
@@ -211,16 +286,25 @@ enum smtp_reply {
  * each starting with its full reply code, and may contain these
  * substitutions: %h our host name, %a the client address, %n the
  * HELO argument, %s the address or argument of the command, %c the
- * command line, %q the queue id, %d the date with the day unpadded
- * (Sendmail), %D the date with a two-digit day (Exim), %% a percent
- * sign.  Peer text is made printable and truncated when substituted.
+ * command line, %u the local user an address or alias resolves to,
+ * %r the last AUTH challenge we sent (base64), %q the queue id, %d the
+ * date with the day unpadded (Sendmail), %D the date with a two-digit
+ * day (Exim), %% a percent sign.  Peer text is made printable and
+ * truncated when substituted.
  */
 struct smtp_personality {
 	const char *name;
 	const char *reply[SMTP_R_COUNT];
+	/* SASL mechanisms offered, space-separated, as in the EHLO line. */
+	const char *auth_mechanisms;
+	/* AUTH only once TLS runs (Postfix's smtpd_tls_auth_only). */
+	bool auth_needs_tls;
 	/* Write the queue id of message number seq (from 1). */
 	void (*queue_id)(char out[SMTP_QUEUE_ID_MAX], uint64_t seed, int seq,
 	    int64_t now);
 };
+
+/* SplitMix64's finalizer: spreads a seed over 64 bits. */
+uint64_t smtp_mix64(uint64_t x);
 
 #endif

@@ -296,10 +296,10 @@ test_pipelined_replies_in_order(void **state)
 	struct fixture *f = *state;
 
 	clear(f);
-	feed(f, "NOOP\r\nVRFY x\r\nRSET\r\nFOO\r\nNOOP\r\n");
+	feed(f, "NOOP\r\nVRFY x@example.com\r\nRSET\r\nFOO\r\nNOOP\r\n");
 	assert_string_equal(f->h.out,
 	    "250 2.0.0 Ok\r\n"
-	    "252 2.0.0 x\r\n"
+	    "252 2.0.0 x@example.com\r\n"
 	    "250 2.0.0 Ok\r\n"
 	    "502 5.5.2 Error: command not recognized\r\n"
 	    "250 2.0.0 Ok\r\n");
@@ -674,9 +674,17 @@ test_personality_lookup(void **state)
 		    smtp_personality_find(smtp_personality_name(p)), p);
 		for (int r = 0; r < SMTP_R_COUNT; r++)
 			assert_non_null(p->reply[r]);
-		assert_null(strstr(p->reply[SMTP_R_EHLO], "STARTTLS"));
-		assert_null(strstr(p->reply[SMTP_R_EHLO], "AUTH"));
+		/* STARTTLS is offered once, and only with TLS possible. */
+		assert_non_null(strstr(p->reply[SMTP_R_EHLO], "STARTTLS"));
+		assert_null(strstr(p->reply[SMTP_R_EHLO_TLS], "STARTTLS"));
+		assert_null(strstr(p->reply[SMTP_R_EHLO_NO_TLS], "STARTTLS"));
+		/* After TLS, every personality offers AUTH. */
+		assert_non_null(strstr(p->reply[SMTP_R_EHLO_TLS], "AUTH "));
+		assert_int_equal(strstr(p->reply[SMTP_R_EHLO], "AUTH ") != NULL,
+		    !p->auth_needs_tls);
+		/* No BDAT, so no CHUNKING. */
 		assert_null(strstr(p->reply[SMTP_R_EHLO], "CHUNKING"));
+		assert_null(strstr(p->reply[SMTP_R_EHLO_TLS], "CHUNKING"));
 	}
 	assert_null(smtp_personality_get(-1));
 	assert_null(smtp_personality_get(smtp_personality_count()));

@@ -13,6 +13,9 @@
  *   @store MODE       ok (default); fail: the store fails later (451);
  *                     refuse: the store fails at once (451)
  *   @budget BYTES     the body memory budget (default: none)
+ *   @starttls off     the host cannot do TLS, so STARTTLS is not offered
+ *   @auth-accept U:P  AUTH with user U and password P succeeds (235);
+ *                     may be repeated
  *   C: text           the client sends text and CRLF
  *   C| text           the client sends text with escapes \r \n \t \\ \xHH
  *                     and nothing added
@@ -22,13 +25,22 @@
  *   S~ regex          the next reply line matches the POSIX extended
  *                     regex, anchored at both ends
  *   T: idle|total     the idle or the total timeout fires
+ *   TLS               the server has asked for the TLS handshake; the
+ *                     runner completes it (client bytes sent after
+ *                     STARTTLS in the same burst are discarded, as the
+ *                     host must)
+ *   A: text           the next AUTH attempt the host saw was exactly
+ *                     text: the mechanism, then user=, password=,
+ *                     digest=, challenge= and failure= for each field
+ *                     set, separated by single spaces
  *   X                 the server has closed, with no reply left unread
  *
  * Consecutive client lines are sent together, so a burst of C lines
  * followed by S lines tests pipelining.  Every reply must be matched by
  * an S line: replies left over at the end fail the transcript.  The
  * same files drive a live sensor through tests/integration/transcript.py,
- * which skips those that use @store, @budget or T.
+ * which skips those that use @store, @budget, @starttls, @auth-accept,
+ * T, TLS or A.
  */
 #include <dirent.h>
 #include <regex.h>
@@ -45,6 +57,9 @@
 
 #define TRANSCRIPTS_MAX 256
 #define PATH_LEN        1024
+#define ACCEPTS_MAX     8
+#define ATTEMPTS_MAX    16
+#define ATTEMPT_LEN     1024
 
 enum store_mode { STORE_OK, STORE_FAIL, STORE_REFUSE };
 
@@ -68,7 +83,57 @@ struct run {
 	char *out; /* reply bytes not yet matched */
 	size_t out_len;
 	int stored;
+
+	bool no_starttls;
+	bool tls_pending; /* SMTP_STARTTLS seen, TLS not yet run */
+	char accepts[ACCEPTS_MAX][256]; /* "user:password" */
+	int naccepts;
+	char attempts[ATTEMPTS_MAX][ATTEMPT_LEN]; /* not yet matched */
+	int nattempts;
 };
+
+static void
+append_field(char *out, const char *key, const char *value)
+{
+	size_t len = strlen(out);
+
+	if (value != NULL)
+		snprintf(out + len, ATTEMPT_LEN - len, " %s=%s", key, value);
+}
+
+/* Record the attempt for an A: line; accept the configured pairs. */
+static bool
+host_auth(void *ctx, const struct smtp_auth *a)
+{
+	struct run *r = ctx;
+	char *out;
+
+	if (r->nattempts == ATTEMPTS_MAX)
+		fail_msg("%s: more than %d AUTH attempts unmatched", r->path,
+		    ATTEMPTS_MAX);
+	out = r->attempts[r->nattempts++];
+	snprintf(out, ATTEMPT_LEN, "%s", a->mechanism);
+	append_field(out, "user", a->user);
+	append_field(out, "password", a->password);
+	append_field(out, "digest", a->digest);
+	append_field(out, "challenge", a->challenge);
+	append_field(out, "failure", a->failure);
+	for (int i = 0; i < r->naccepts; i++) {
+		const char *colon = strchr(r->accepts[i], ':');
+		size_t ulen = (size_t)(colon - r->accepts[i]);
+
+		if (strlen(a->user) != ulen ||
+		    strncmp(a->user, r->accepts[i], ulen) != 0)
+			continue;
+		if (a->password != NULL && strcmp(a->password, colon + 1) == 0)
+			return true;
+		if (a->digest != NULL && a->challenge != NULL &&
+		    strcmp(a->mechanism, "CRAM-MD5") == 0 &&
+		    smtp_cram_md5_matches(a->challenge, colon + 1, a->digest))
+			return true;
+	}
+	return false;
+}
 
 static void
 host_send(void *ctx, const char *buf, size_t len)
@@ -175,6 +240,10 @@ flush(struct run *r)
 		if (st == SMTP_PAUSED) {
 			assert_int_equal(used <= len, 1);
 			smtp_stored(r->s, r->store == STORE_OK);
+		} else if (st == SMTP_STARTTLS) {
+			/* Plaintext after STARTTLS must not be acted on. */
+			r->tls_pending = true;
+			break;
 		} else if (st == SMTP_CONTINUE) {
 			assert_int_equal(used, len);
 		}
@@ -249,6 +318,7 @@ start_session(struct run *r)
 	    .store = host_store,
 	    .reserve = host_reserve,
 	    .now = host_now,
+	    .auth = host_auth,
 	};
 
 	if (r->s != NULL)
@@ -256,6 +326,7 @@ start_session(struct run *r)
 	if (r->p == NULL)
 		fail_msg("%s: @personality missing or unknown", r->path);
 	host.ctx = r;
+	host.starttls = !r->no_starttls;
 	r->s = smtp_session_new(
 	    r->p, r->hostname, r->client, &host, 0x5eed5eed5eedULL);
 	smtp_greet(r->s);
@@ -274,6 +345,12 @@ run_header(struct run *r, const char *key, const char *value)
 		r->now = strtoll(value, NULL, 10);
 	else if (strcmp(key, "budget") == 0)
 		r->budget = strtol(value, NULL, 10);
+	else if (strcmp(key, "starttls") == 0 && strcmp(value, "off") == 0)
+		r->no_starttls = true;
+	else if (strcmp(key, "auth-accept") == 0 && strchr(value, ':') &&
+	    r->naccepts < ACCEPTS_MAX)
+		snprintf(r->accepts[r->naccepts++], sizeof(r->accepts[0]), "%s",
+		    value);
 	else if (strcmp(key, "store") == 0 && strcmp(value, "fail") == 0)
 		r->store = STORE_FAIL;
 	else if (strcmp(key, "store") == 0 && strcmp(value, "refuse") == 0)
@@ -343,7 +420,26 @@ run_line(struct run *r, char *line)
 		expect_regex(r, line + 3);
 	else if (strcmp(line, "T: idle") == 0 || strcmp(line, "T: total") == 0)
 		smtp_timeout(r->s, line[3] == 't');
-	else if (strcmp(line, "X") == 0) {
+	else if (strcmp(line, "TLS") == 0) {
+		if (!r->tls_pending)
+			fail_msg(
+			    "%s:%d: no STARTTLS pending", r->path, r->lineno);
+		if (r->out_len != 0)
+			fail_msg("%s:%d: replies unread before TLS", r->path,
+			    r->lineno);
+		r->tls_pending = false;
+		smtp_tls_started(r->s);
+	} else if (strncmp(line, "A: ", 3) == 0) {
+		if (r->nattempts == 0)
+			fail_msg(
+			    "%s:%d: no AUTH attempt seen", r->path, r->lineno);
+		if (strcmp(r->attempts[0], line + 3) != 0)
+			fail_msg("%s:%d: expected attempt \"%s\", got \"%s\"",
+			    r->path, r->lineno, line + 3, r->attempts[0]);
+		r->nattempts--;
+		memmove(r->attempts[0], r->attempts[1],
+		    (size_t)r->nattempts * ATTEMPT_LEN);
+	} else if (strcmp(line, "X") == 0) {
 		if (!smtp_closed(r->s))
 			fail_msg(
 			    "%s:%d: session still open", r->path, r->lineno);
@@ -378,6 +474,9 @@ run_file(const char *path, size_t chunk)
 	if (r.out_len != 0)
 		fail_msg("%s: replies left unmatched: \"%.*s\"", path,
 		    (int)r.out_len, r.out);
+	if (r.nattempts != 0)
+		fail_msg("%s: AUTH attempt left unmatched: \"%s\"", path,
+		    r.attempts[0]);
 	smtp_session_free(r.s);
 	assert_int_equal(r.reserved, 0);
 	free(r.pending);
