@@ -10,9 +10,9 @@ cd "$top"
 
 ./setup/install-deps.sh
 if [ ! -f build/build.ninja ]; then
-	meson setup build --buildtype=release >/dev/null
+	meson setup build --buildtype=release
 fi
-ninja -C build >/dev/null
+ninja -C build
 
 rm -rf demo
 mkdir -p demo
