@@ -654,7 +654,8 @@ do_quit(struct smtp_session *s, const char *arg)
 /* A SASL mechanism: its first step, and each response to a challenge. */
 struct mechanism {
 	const char *name;
-	void (*start)(struct smtp_session *s, const char *initial);
+	/* initial: the decoded initial response, or NULL for none. */
+	void (*start)(struct smtp_session *s, const char *initial, size_t len);
 	void (*step)(struct smtp_session *s, const char *resp, size_t len);
 };
 
@@ -794,13 +795,13 @@ plain_step(struct smtp_session *s, const char *resp, size_t len)
 }
 
 static void
-plain_start(struct smtp_session *s, const char *initial)
+plain_start(struct smtp_session *s, const char *initial, size_t len)
 {
 	if (initial == NULL) {
 		send_challenge(s, "");
 		return;
 	}
-	plain_step(s, initial, strlen(initial));
+	plain_step(s, initial, len);
 }
 
 /* LOGIN: the user name, then the password, each after its prompt. */
@@ -821,13 +822,13 @@ login_step(struct smtp_session *s, const char *resp, size_t len)
 }
 
 static void
-login_start(struct smtp_session *s, const char *initial)
+login_start(struct smtp_session *s, const char *initial, size_t len)
 {
 	if (initial == NULL) {
 		send_challenge(s, "Username:");
 		return;
 	}
-	login_step(s, initial, strlen(initial));
+	login_step(s, initial, len);
 }
 
 /*
@@ -835,12 +836,14 @@ login_start(struct smtp_session *s, const char *initial)
  * send, <random.time@hostname>, answered by "user hexdigest".
  */
 static void
-cram_start(struct smtp_session *s, const char *initial)
+cram_start(struct smtp_session *s, const char *initial, size_t len)
 {
 	char text[CHALLENGE_TEXT_MAX];
 	uint64_t r = smtp_mix64(s->seed ^ (uint64_t)s->auth_attempts);
 
+	/* Neither mechanism has an initial response: ignore one. */
 	(void)initial;
+	(void)len;
 	snprintf(text, sizeof(text), "<%llu.%lld@%.200s>",
 	    (unsigned long long)(r % 10000000000ULL), (long long)session_now(s),
 	    s->hostname);
@@ -876,12 +879,14 @@ cram_step(struct smtp_session *s, const char *resp, size_t len)
  * need the realm, nonces and URI of a full exchange.
  */
 static void
-digest_start(struct smtp_session *s, const char *initial)
+digest_start(struct smtp_session *s, const char *initial, size_t len)
 {
 	char text[CHALLENGE_TEXT_MAX];
 	uint64_t r = smtp_mix64(s->seed + (uint64_t)s->auth_attempts);
 
+	/* Neither mechanism has an initial response: ignore one. */
 	(void)initial;
+	(void)len;
 	snprintf(text, sizeof(text),
 	    "realm=\"%.200s\",nonce=\"%016llx%08llx\",qop=\"auth\","
 	    "charset=utf-8,algorithm=md5-sess",
@@ -966,6 +971,7 @@ do_auth(struct smtp_session *s, const char *arg)
 	char initial[SMTP_COMMAND_LINE_MAX];
 	const char *word = skip_spaces(arg), *rest;
 	size_t n = strcspn(word, " \t");
+	long len;
 
 	if (!auth_offered(s)) {
 		reply(s, SMTP_R_AUTH_NOT_OFFERED, NULL);
@@ -999,20 +1005,20 @@ do_auth(struct smtp_session *s, const char *arg)
 	}
 	rest = skip_spaces(word + n);
 	if (*rest == '\0') {
-		s->mech->start(s, NULL);
+		s->mech->start(s, NULL, 0);
 		return;
 	}
 	/* RFC 4954: "=" is an empty initial response. */
 	if (strcmp(rest, "=") == 0) {
 		initial[0] = '\0';
-		s->mech->step(s, initial, 0);
+		s->mech->start(s, initial, 0);
 		return;
 	}
-	if (base64_decode(rest, strlen(rest), initial) < 0) {
+	if ((len = base64_decode(rest, strlen(rest), initial)) < 0) {
 		fail_auth(s, "malformed", SMTP_R_AUTH_BAD_BASE64);
 		return;
 	}
-	s->mech->start(s, initial);
+	s->mech->start(s, initial, (size_t)len);
 }
 
 /* A line in answer to our 334: "*" cancels, anything else is base64. */
@@ -1486,6 +1492,7 @@ smtp_tls_started(struct smtp_session *s)
 	reset_transaction(s);
 	s->helo[0] = '\0';
 	s->esmtp = false;
+	s->authenticated = false;
 	s->tls = true;
 	s->line_len = 0;
 	s->line_overflow = false;

@@ -2,7 +2,8 @@
 """Run golden SMTP transcripts against a live sensor.
 
 The file format is documented at the top of tests/unit/test_transcripts.c.
-Transcripts that need the unit runner's control (@store, @budget, T:)
+Transcripts that need the unit runner's control (@store, @budget, T:,
+@starttls, @auth-accept, TLS, A:)
 are skipped, and so is one whose banner does not match, because the
 sensor picks the personality from its secret and the client address.
 
@@ -52,6 +53,8 @@ def parse(path):
                 steps.append(("timeout", line[3:]))
             elif line == "X":
                 steps.append(("closed", None))
+            elif line == "TLS" or line.startswith("A: "):
+                steps.append(("unit-only", line))
             else:
                 raise ValueError(f"{path}: unknown directive {line!r}")
     return headers, steps
@@ -105,6 +108,9 @@ def run(path, args):
         return "skip: needs the unit runner's store or budget control"
     if any(kind == "timeout" for kind, _ in steps):
         return "skip: needs a timeout"
+    if "starttls" in headers or "auth-accept" in headers or \
+            any(kind == "unit-only" for kind, _ in steps):
+        return "skip: needs the unit runner's TLS or AUTH control"
     client = headers.get("client", "192.0.2.1")
     sock = socket.create_connection(host_port(args.connect), TIMEOUT)
     try:
