@@ -14,6 +14,9 @@
 #include "ini.h"
 #include "util.h"
 
+/* Longest banner delay: 30 s, well inside every client's timeout. */
+#define BANNER_DELAY_MAX_MS 30000
+
 struct parse_ctx {
 	struct sensor_config *cfg;
 	struct listener_config *current;	/* NULL in [sensor] */
@@ -141,6 +144,75 @@ parse_hostnames(struct sensor_config *cfg, const char *value, int line,
 	return 0;
 }
 
+/*
+ * banner-delay-ms: "MIN-MAX" or one value, in milliseconds, up to
+ * BANNER_DELAY_MAX_MS.
+ */
+static int
+parse_delay_range(struct sensor_config *cfg, const char *key,
+    const char *value, int line, char *err, size_t errlen)
+{
+	char low[32];
+	const char *dash = strchr(value, '-');
+	size_t n = dash != NULL ? (size_t)(dash - value) : strlen(value);
+
+	if (n >= sizeof(low))
+		n = sizeof(low) - 1;
+	memcpy(low, value, n);
+	low[n] = '\0';
+	if (parse_number(key, low, 0, BANNER_DELAY_MAX_MS,
+	    &cfg->banner_delay_ms, line, err, errlen) < 0)
+		return -1;
+	cfg->banner_delay_max_ms = cfg->banner_delay_ms;
+	if (dash == NULL)
+		return 0;
+	return parse_number(key, dash + 1, cfg->banner_delay_ms,
+	    BANNER_DELAY_MAX_MS, &cfg->banner_delay_max_ms, line, err, errlen);
+}
+
+/*
+ * smtp-auth-accept: "user:password" pairs separated by commas or
+ * blanks, so neither part can contain those; "none" is empty.
+ */
+static int
+parse_auth_accept(struct sensor_config *cfg, const char *value, int line,
+    char *err, size_t errlen)
+{
+	char buf[CONFIG_LINE_MAX + 1], *tok, *save = NULL, *colon;
+	int n = 0;
+
+	strlcpy_(buf, value, sizeof(buf));
+	for (tok = strtok_r(buf, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		if (strcmp(tok, "none") == 0)
+			continue;
+		colon = strchr(tok, ':');
+		if (colon == NULL || colon == tok ||
+		    (size_t)(colon - tok) > SMTP_AUTH_FIELD_MAX ||
+		    strlen(colon + 1) > SMTP_AUTH_FIELD_MAX) {
+			snprintf(err, errlen,
+			    "line %d: smtp-auth-accept: \"%s\" is not "
+			    "user:password (each at most %d bytes)",
+			    line, tok, SMTP_AUTH_FIELD_MAX);
+			return -1;
+		}
+		if (n == CONFIG_AUTH_ACCEPT_MAX) {
+			snprintf(err, errlen,
+			    "line %d: smtp-auth-accept: more than %d pairs",
+			    line, CONFIG_AUTH_ACCEPT_MAX);
+			return -1;
+		}
+		*colon = '\0';
+		strlcpy_(cfg->smtp_auth_accept[n].user, tok,
+		    sizeof(cfg->smtp_auth_accept[n].user));
+		strlcpy_(cfg->smtp_auth_accept[n].password, colon + 1,
+		    sizeof(cfg->smtp_auth_accept[n].password));
+		n++;
+	}
+	cfg->nsmtp_auth_accept = n;
+	return 0;
+}
+
 /* Split a comma- or blank-separated list of words; "none" is empty. */
 static int
 parse_words(const char *key, const char *value,
@@ -261,8 +333,9 @@ sensor_key(struct sensor_config *cfg, const char *key, const char *value,
 		return parse_number(key, value, 0, 1000000,
 		    &cfg->min_free_disk_mb, line, err, errlen);
 	} else if (strcmp(key, "banner-delay-ms") == 0) {
-		return parse_number(key, value, 0, 30000,
-		    &cfg->banner_delay_ms, line, err, errlen);
+		return parse_delay_range(cfg, key, value, line, err, errlen);
+	} else if (strcmp(key, "smtp-auth-accept") == 0) {
+		return parse_auth_accept(cfg, value, line, err, errlen);
 	} else {
 		snprintf(err, errlen, "line %d: unknown key \"%s\" in [sensor]",
 		    line, key);

@@ -16,6 +16,7 @@
 #define CONFIG_PATTERNS_MAX  32	/* judge-patterns, probe-recipients */
 #define CONFIG_PATTERN_MAX   128
 #define CONFIG_PORTS_MAX     32	/* tunnel-accept-ports, tunnel-http-ports */
+#define CONFIG_AUTH_ACCEPT_MAX 16	/* smtp-auth-accept pairs */
 
 enum service {
 	SERVICE_SMTP,	/* an open relay: SMTP from the first byte */
@@ -42,7 +43,19 @@ struct sensor_config {
 	int ntrusted;
 	int max_connections;
 	int max_connections_per_ip;
+	/*
+	 * The SMTP banner waits a delay drawn per connection from
+	 * [banner_delay_ms, banner_delay_max_ms], as a real MTA does
+	 * while it looks the client up; 0 sends it at once.
+	 */
 	int banner_delay_ms;
+	int banner_delay_max_ms;
+	/* The only AUTH credentials that succeed: user and password. */
+	struct {
+		char user[SMTP_AUTH_FIELD_MAX + 1];
+		char password[SMTP_AUTH_FIELD_MAX + 1];
+	} smtp_auth_accept[CONFIG_AUTH_ACCEPT_MAX];
+	int nsmtp_auth_accept;
 	int heartbeat_interval;		/* seconds */
 	int min_free_disk_mb;		/* below it, no new mail is taken */
 	char user[64];			/* to run as after binding, as root */

@@ -333,6 +333,16 @@ static const struct error_case error_cases[] = {
 	"max-connections-per-ip must be a number from 1 to 64"},
     {"[sensor]\nbanner-delay-ms = 30001\n", "line 2",
 	"banner-delay-ms must be a number"},
+    {"[sensor]\nbanner-delay-ms = 500-100\n", "line 2",
+	"banner-delay-ms must be a number from 500 to 30000, not \"100\""},
+    {"[sensor]\nbanner-delay-ms = 100-30001\n", "line 2",
+	"banner-delay-ms must be a number"},
+    {"[sensor]\nbanner-delay-ms = -100\n", "line 2",
+	"banner-delay-ms must be a number"},
+    {"[sensor]\nsmtp-auth-accept = alice\n", "line 2",
+	"smtp-auth-accept: \"alice\" is not user:password"},
+    {"[sensor]\nsmtp-auth-accept = :secret\n", "line 2",
+	"smtp-auth-accept: \":secret\" is not user:password"},
     {"[sensor]\nname =\n", "line 2", "invalid value for name"},
     {"[sensor]\nspool =\n", "line 2", "invalid value for spool"},
     {"[sensor]\n\nport = 1\n", "line 3", "unknown key \"port\""},
@@ -344,6 +354,61 @@ static const struct error_case error_cases[] = {
     {"[listener a]\nport = 1\n[listener b]\naddress = ::1\n", "listener b",
 	"port is missing"},
 };
+
+static void
+banner_delay_range(void **state)
+{
+	char err[512];
+
+	(void)state;
+	if (parse_text("[sensor]\nbanner-delay-ms = 250-4000\n[listener a]\n"
+		       "port = 25\n",
+		err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.banner_delay_ms, 250);
+	assert_int_equal(cfg.banner_delay_max_ms, 4000);
+	if (parse_text("[sensor]\nbanner-delay-ms = 1200\n[listener a]\n"
+		       "port = 25\n",
+		err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.banner_delay_ms, 1200);
+	assert_int_equal(cfg.banner_delay_max_ms, 1200);
+}
+
+static void
+smtp_auth_accept_pairs(void **state)
+{
+	char text[CONFIG_LINE_MAX * 2], err[512];
+	int len;
+
+	(void)state;
+	if (parse_text("[sensor]\nsmtp-auth-accept = alice:s3cret, "
+		       "bob@example.com:p:a:ss\tcarol:x\n"
+		       "[listener a]\nport = 25\n",
+		err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.nsmtp_auth_accept, 3);
+	assert_string_equal(cfg.smtp_auth_accept[0].user, "alice");
+	assert_string_equal(cfg.smtp_auth_accept[0].password, "s3cret");
+	/* Only the first colon splits: passwords may hold more. */
+	assert_string_equal(cfg.smtp_auth_accept[1].user, "bob@example.com");
+	assert_string_equal(cfg.smtp_auth_accept[1].password, "p:a:ss");
+	assert_string_equal(cfg.smtp_auth_accept[2].user, "carol");
+	assert_string_equal(cfg.smtp_auth_accept[2].password, "x");
+
+	if (parse_text("[listener a]\nport = 25\n", err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.nsmtp_auth_accept, 0);
+
+	/* One pair more than the table holds. */
+	len = snprintf(text, sizeof(text), "[sensor]\nsmtp-auth-accept =");
+	for (int i = 0; i <= CONFIG_AUTH_ACCEPT_MAX; i++)
+		len += snprintf(
+		    text + len, sizeof(text) - (size_t)len, " u%d:p", i);
+	snprintf(text + len, sizeof(text) - (size_t)len, "\n");
+	assert_int_equal(parse_text(text, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "more than 16 pairs"));
+}
 
 static void
 errors_name_line_or_listener(void **state)
@@ -509,6 +574,8 @@ main(void)
 	    cmocka_unit_test(too_many_networks),
 	    cmocka_unit_test(listener_name_too_long),
 	    cmocka_unit_test(hostnames_limits),
+	    cmocka_unit_test(banner_delay_range),
+	    cmocka_unit_test(smtp_auth_accept_pairs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
