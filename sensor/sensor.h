@@ -49,6 +49,7 @@ struct server {
 	uint64_t rejected;
 	int64_t started_usec;
 	bool capture_paused;		/* spool disk below its minimum */
+	struct ssl_ctx_st *tls;		/* for STARTTLS; NULL: not offered */
 	bool stopping;
 	struct event *heartbeat_ev;
 	struct event *disk_ev;

@@ -30,6 +30,7 @@
 #include "spampot_limits.h"
 #include "sensor.h"
 #include "server.h"
+#include "tlscert.h"
 #include "util.h"
 
 /*
@@ -406,10 +407,18 @@ confine(struct server *srv)
 	const struct sensor_config *cfg = srv->cfg;
 	struct privsep ps;
 	unsigned char md[EVP_MAX_MD_SIZE];
+	const char *names[CONFIG_HOSTNAMES_MAX];
 	char err[512];
 
 	/* OpenSSL loads its providers on first use: do it while it can. */
 	EVP_Digest("", 0, md, NULL, EVP_sha256(), NULL);
+	/* Load the key before the drop: only its creator may read it. */
+	for (int i = 0; i < cfg->nhostnames; i++)
+		names[i] = cfg->hostnames[i];
+	srv->tls = tlscert_server_context(cfg->spool, names, cfg->nhostnames,
+	    err, sizeof(err));
+	if (srv->tls == NULL)
+		logmsg("warning", "STARTTLS not offered: %s", err);
 	heartbeat_open_proc();
 	if (geteuid() == 0) {
 		if (cfg->user[0] == '\0')
@@ -499,6 +508,7 @@ out:
 	event_free(srv.commit_ev);
 	event_base_free(srv.base);
 	spool_close(srv.spool);
+	SSL_CTX_free(srv.tls);
 	free(srv.per_ip);
 	return rc;
 }
