@@ -22,9 +22,9 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
-#define DAY_SECONDS	    (24L * 60 * 60)
-#define VALID_BEFORE_DAYS   365
-#define VALID_AFTER_DAYS    3650
+#define DAY_SECONDS       (24L * 60 * 60)
+#define VALID_BEFORE_DAYS 365
+#define VALID_AFTER_DAYS  3650
 
 /* Put OpenSSL's last error, or what, into err. */
 static void
@@ -46,7 +46,8 @@ cert_names_match(X509 *cert, const char *const *names, int n)
 	bool ok;
 
 	if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert),
-	    NID_commonName, cn, sizeof(cn)) < 0 || strcmp(cn, names[0]) != 0)
+		NID_commonName, cn, sizeof(cn)) < 0 ||
+	    strcmp(cn, names[0]) != 0)
 		return false;
 	sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
 	if (sans == NULL)
@@ -123,8 +124,7 @@ san_value(const char *const *names, int n, char *out, size_t size)
 
 /* Make a self-signed certificate for names with a new P-256 key. */
 static bool
-make_cert(const char *const *names, int n, X509 **cert_out,
-    EVP_PKEY **key_out)
+make_cert(const char *const *names, int n, X509 **cert_out, EVP_PKEY **key_out)
 {
 	char sans[32 * 264];
 	unsigned char serial[16];
@@ -139,8 +139,8 @@ make_cert(const char *const *names, int n, X509 **cert_out,
 		goto out;
 	serial[0] &= 0x7f; /* a positive serial number (RFC 5280) */
 	bn = BN_bin2bn(serial, sizeof(serial), NULL);
-	if (bn == NULL || BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) ==
-	    NULL)
+	if (bn == NULL ||
+	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) == NULL)
 		goto out;
 	if (X509_set_version(cert, 2) != 1 ||
 	    X509_gmtime_adj(X509_getm_notBefore(cert),
@@ -192,9 +192,9 @@ write_pem(const char *path, mode_t mode, X509 *cert, EVP_PKEY *key)
 			close(fd);
 		return false;
 	}
-	ok = cert != NULL ? PEM_write_X509(f, cert) == 1
-			  : PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL,
-				NULL) == 1;
+	ok = cert != NULL
+	    ? PEM_write_X509(f, cert) == 1
+	    : PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1;
 	ok = fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
 	ok = fclose(f) == 0 && ok;
 	if (ok && rename(tmp, path) == 0)
@@ -228,8 +228,8 @@ load_or_make(const char *dir, const char *const *names, int n, X509 **cert,
 	/* The key first: a certificate without its key is never left. */
 	if (!write_pem(key_path, 0600, NULL, *key) ||
 	    !write_pem(cert_path, 0644, *cert, NULL)) {
-		snprintf(err, errlen, "cannot write %s: %s", dir,
-		    strerror(errno));
+		snprintf(
+		    err, errlen, "cannot write %s: %s", dir, strerror(errno));
 		return false;
 	}
 	return true;
