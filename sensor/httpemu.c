@@ -468,3 +468,68 @@ httpemu_respond(const struct http_request *req, const struct httpemu_env *env,
 	}
 	return n;
 }
+
+/*
+ * Squid 3.5 answers its own errors with these fields after the usual
+ * ones, and a page whose body id names the error, so checkers that
+ * look for either see a real Squid.
+ */
+size_t
+httpemu_error(int status, const char *squid_error, const char *url,
+    const char *sysmsg, const char *hostname, time_t now, char *out, size_t cap)
+{
+	char body[4096], date[HTTP_DATE_SIZE], name[64];
+	struct outbuf b = {body, 0, sizeof(body), false};
+	struct outbuf o = {out, 0, cap, false};
+	size_t n;
+
+	http_format_date(now, date);
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(squid_error, " "),
+	    squid_error);
+	out_str(&b,
+	    "<!DOCTYPE html>\n<html><head>\n<meta http-equiv="
+	    "\"Content-Type\" content=\"text/html; charset=utf-8\">"
+	    "\n<title>ERROR: The requested URL could not be "
+	    "retrieved</title>\n</head><body id=\"");
+	out_str(&b, name);
+	out_str(&b,
+	    "\">\n<div id=\"titles\"><h1>ERROR</h1>\n<h2>The "
+	    "requested URL could not be retrieved</h2></div>\n<hr>\n"
+	    "<div id=\"content\">\n<p>While retrieving <a href=\"");
+	out_html(&b, url, strlen(url));
+	out_str(&b, "\">");
+	out_html(&b, url, strlen(url));
+	out_str(&b,
+	    "</a> the proxy failed.</p>\n<p id=\"sysmsg\">The system "
+	    "returned: <i>");
+	out_html(&b, sysmsg, strlen(sysmsg));
+	out_str(&b,
+	    "</i></p>\n</div>\n<hr>\n<div id=\"footer\">\n"
+	    "<p>Generated ");
+	out_str(&b, date);
+	out_str(&b, " by ");
+	out_html(&b, hostname, strlen(hostname));
+	out_str(&b, " (" HTTPEMU_SERVER ")</p>\n</div>\n</body></html>\n");
+	if (b.full || strpbrk(squid_error, "\r\n") != NULL)
+		return 0;
+
+	n = (size_t)snprintf(name, sizeof(name), "%d ", status);
+	out_str(&o, "HTTP/1.1 ");
+	out_mem(&o, name, n);
+	out_str(&o, http_reason(status));
+	out_str(&o,
+	    "\r\nServer: " HTTPEMU_SERVER "\r\nMime-Version: 1.0"
+	    "\r\nDate: ");
+	out_str(&o, date);
+	out_str(&o,
+	    "\r\nContent-Type: text/html;charset=utf-8\r\n"
+	    "Content-Length: ");
+	out_int(&o, (long long)b.len);
+	out_str(&o, "\r\nX-Squid-Error: ");
+	out_str(&o, squid_error);
+	out_str(&o,
+	    "\r\nVary: Accept-Language\r\nContent-Language: en\r\n"
+	    "Connection: close\r\n\r\n");
+	out_mem(&o, body, b.len);
+	return o.full ? 0 : o.len;
+}

@@ -90,6 +90,17 @@ struct httpemu_env {
 size_t httpemu_respond(const struct http_request *req,
     const struct httpemu_env *env, char *out, size_t cap);
 
+/*
+ * Build the error page Squid sends when it cannot serve url: status
+ * (e.g. 503), Squid's error name for the X-Squid-Error field (e.g.
+ * "ERR_CONNECT_FAIL 111") and the system message shown in the page
+ * (e.g. "(111) Connection refused").  Returns the length, or 0 when
+ * it does not fit in cap.
+ */
+size_t httpemu_error(int status, const char *squid_error, const char *url,
+    const char *sysmsg, const char *hostname, time_t now, char *out,
+    size_t cap);
+
 /* True for a header field a proxy adds or consumes (Via, Forwarded). */
 bool httpemu_is_proxy_field(const char *name, size_t len);
 

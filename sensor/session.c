@@ -15,29 +15,51 @@
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "httpemu.h"
 #include "httpproxy.h"
 #include "jsonw.h"
 #include "spampot_limits.h"
 #include "netaddr.h"
+#include "probe.h"
 #include "proxyproto.h"
 #include "sensor.h"
 #include "smtp.h"
 #include "socks.h"
 #include "synsig.h"
+#include "tlshello.h"
 #include "util.h"
 
 #ifndef SO_ORIGINAL_DST
 #define SO_ORIGINAL_DST 80	/* from <linux/netfilter_ipv4.h> */
 #endif
 
-/* The Server field of HTTP answers: a common Squid release. */
-#define HTTP_SERVER_NAME "squid/3.5.27"
+/* Text of one chain hop, "protocol:host:port", cut to fit an event. */
+#define CHAIN_HOP_TEXT_MAX 96
+
+/* Largest Squid error page with its head. */
+#define HTTP_ERROR_MAX 8192
+
+/* Bytes of a sink tunnel's start logged in hex, e.g. a TLS header. */
+#define TUNNEL_FIRST_BYTES_LOGGED 64
+
+/* Where an accepted CONNECT leads; see tunnel_kind(). */
+enum tunnel_kind {
+	TUNNEL_REFUSE,
+	TUNNEL_SMTP,	/* a mail port: the SMTP emulator */
+	TUNNEL_HTTP,	/* an HTTP port: the origin emulator */
+	TUNNEL_SINK,	/* tunnel-accept-ports: success, then silence */
+	TUNNEL_CHAIN,	/* one of the sensor's own listeners */
+};
 
 enum conn_state {
 	CONN_PROXY_HEADER,	/* a trusted relay's PROXY header */
@@ -47,6 +69,8 @@ enum conn_state {
 	CONN_SOCKS5_AUTH,
 	CONN_SOCKS5_REQUEST,
 	CONN_HTTP,
+	CONN_HTTP_BODY,		/* a request body the origin emulator reads */
+	CONN_TUNNEL_SINK,	/* an accepted tunnel that leads nowhere */
 	CONN_BANNER_DELAY,	/* SMTP, before the 220 */
 	CONN_SMTP,
 	CONN_CLOSING,		/* flushing replies, then close */
@@ -60,6 +84,8 @@ static const char *const state_names[] = {
 	[CONN_SOCKS5_AUTH] = "socks5-auth",
 	[CONN_SOCKS5_REQUEST] = "socks5-request",
 	[CONN_HTTP] = "http",
+	[CONN_HTTP_BODY] = "http-body",
+	[CONN_TUNNEL_SINK] = "tunnel-sink",
 	[CONN_BANNER_DELAY] = "banner-delay",
 	[CONN_SMTP] = "smtp",
 	[CONN_CLOSING] = "closing",
@@ -83,6 +109,20 @@ struct conn {
 	const char *protocol;		/* "smtp", "socks5", "http", ... */
 	char os_signature[SYNSIG_TEXT_MAX]; /* p0f-style, "" if unknown */
 	char target[SOCKS_FIELD_MAX + 16];	/* host:port or [v6]:port */
+	char target_host[SOCKS_FIELD_MAX + 1];
+	char local_ip[ADDR_TEXT_MAX];	/* the sensor address it reached */
+
+	/* Proxy chains through the sensor's own ports, and probe marks. */
+	char chain[PROXY_CHAIN_DEPTH_MAX][CHAIN_HOP_TEXT_MAX];
+	int hops;
+	struct probe_marks marks;
+	bool origin;			/* HTTP behind a tunnel: origin-form */
+	char *http_head;		/* a request head waiting for its body */
+	struct http_request *http_req;	/* parsed from http_head */
+	struct http_body *http_body;
+	uint8_t *sink_prefix;		/* a sink tunnel's first bytes */
+	size_t sink_len;
+	uint64_t sink_bytes;
 
 	struct smtp_session *smtp;
 	struct smtp_host smtp_host;	/* the emulator keeps a pointer */
@@ -208,6 +248,39 @@ smtp_now_cb(void *ctx)
 	return now_usec() / 1000000;
 }
 
+/*
+ * Mark a message that carries this sensor's address and proxy port,
+ * or goes to a test recipient, as a probe, and add the chain it came
+ * through.
+ */
+static void
+add_message_probe(struct conn *c, struct jsonw *w,
+    const struct smtp_envelope *env)
+{
+	struct probe_marks marks = c->marks;
+	uint8_t addr[16];
+	char reason[128];
+	bool probe;
+	int i;
+
+	/* The claimed target, when it is an address and not a name. */
+	if (inet_pton(AF_INET, c->target_host, addr) == 1 ||
+	    inet_pton(AF_INET6, c->target_host, addr) == 1)
+		probe_add_addr(&marks, c->target_host);
+	probe = probe_check_message(&marks, env->body, env->size, env->rcpts,
+	    env->rcpt_logged, reason, sizeof(reason));
+	jsonw_bool(w, "message.probe", probe);
+	if (probe)
+		jsonw_str(w, "message.probe_reason", reason);
+	if (c->hops == 0)
+		return;
+	jsonw_int(w, "proxy.hops", c->hops);
+	jsonw_array_begin(w, "proxy.chain");
+	for (i = 0; i < c->hops; i++)
+		jsonw_array_strn(w, c->chain[i], strlen(c->chain[i]));
+	jsonw_array_end(w);
+}
+
 static int
 smtp_store_cb(void *ctx, const struct smtp_envelope *env)
 {
@@ -242,6 +315,7 @@ smtp_store_cb(void *ctx, const struct smtp_envelope *env)
 	jsonw_str(&w, "proxy.protocol", c->protocol);
 	if (c->target[0] != '\0')
 		jsonw_str(&w, "proxy.target", c->target);
+	add_message_probe(c, &w, env);
 	event_emit(c->srv, &w);
 	c->waiting_commit = true;
 	server_wait_commit(c->srv, c);
@@ -307,26 +381,248 @@ is_mail_port(int port)
 	return port == 25 || port == 587;
 }
 
+static bool
+port_listed(const int *ports, int n, int port)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (ports[i] == port)
+			return true;
+	return false;
+}
+
+/*
+ * True if host is an address of this sensor: one the configuration
+ * names, one a listener is bound to, or the one the client reached.
+ * Host names are never resolved, so only address literals can match.
+ */
+static bool
+is_own_address(const struct conn *c, const char *host)
+{
+	const struct sensor_config *cfg = c->srv->cfg;
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	char text[ADDR_TEXT_MAX];
+	struct cidr net;
+	int i;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1)
+		ss.ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1)
+		ss.ss_family = AF_INET6;
+	else
+		return false;
+	addr_to_text((struct sockaddr *)&ss, text);
+	if (strcmp(text, c->local_ip) == 0)
+		return true;
+	for (i = 0; i < cfg->nown_addresses; i++)
+		if (cidr_contains(&cfg->own_addresses[i],
+			(struct sockaddr *)&ss))
+			return true;
+	for (i = 0; i < c->srv->nlisteners; i++)
+		if (cidr_parse(c->srv->listeners[i].cfg->address, &net) == 0 &&
+		    cidr_contains(&net, (struct sockaddr *)&ss))
+			return true;
+	return false;
+}
+
+/* The listener that serves port, by its own or its service port. */
+static struct listener *
+listener_for_port(struct server *srv, int port)
+{
+	int i;
+
+	for (i = 0; i < srv->nlisteners; i++)
+		if (srv->listeners[i].cfg->port == port ||
+		    srv->listeners[i].cfg->service_port == port)
+			return &srv->listeners[i];
+	return NULL;
+}
+
+/*
+ * Where a CONNECT to host:port leads.  Nothing leaves the sensor: a
+ * tunnel is always an emulator talking on the client's own socket.
+ */
+static enum tunnel_kind
+tunnel_kind(struct conn *c, const char *host, int port, struct listener **hop)
+{
+	const struct sensor_config *cfg = c->srv->cfg;
+
+	*hop = NULL;
+	if (c->hops >= PROXY_CHAIN_DEPTH_MAX)
+		return TUNNEL_REFUSE;
+	if (is_own_address(c, host) &&
+	    (*hop = listener_for_port(c->srv, port)) != NULL)
+		return TUNNEL_CHAIN;
+	if (is_mail_port(port))
+		return TUNNEL_SMTP;
+	if (port_listed(cfg->tunnel_http_ports, cfg->ntunnel_http_ports, port))
+		return TUNNEL_HTTP;
+	if (port_listed(cfg->tunnel_accept_ports, cfg->ntunnel_accept_ports,
+		port))
+		return TUNNEL_SINK;
+	return TUNNEL_REFUSE;
+}
+
+/* Record a proxy request as the next hop of the client's chain. */
 static void
-emit_proxy_request(struct conn *c, const char *command, const char *host,
-    int port, const char *user, size_t user_len, bool tunnel, int reply,
-    const char *url, size_t url_len)
+add_hop(struct conn *c)
+{
+	if (c->hops >= PROXY_CHAIN_DEPTH_MAX)
+		return;
+	/* Cut on purpose: a hop's text has to fit the event line. */
+	bufprintf(c->chain[c->hops], sizeof(c->chain[0]), "%s:%s",
+	    c->protocol, c->target);
+	c->hops++;
+}
+
+/*
+ * Go on behind an accepted tunnel.  A chain hop is served by the
+ * target listener's emulator as if the client had connected there.
+ */
+static void
+start_tunnel(struct conn *c, enum tunnel_kind kind, struct listener *hop)
+{
+	struct timeval tv = { TUNNEL_IDLE_TIMEOUT, 0 };
+	struct timeval wtv = { WRITE_TIMEOUT, 0 };
+
+	switch (kind) {
+	case TUNNEL_SMTP:
+		start_smtp(c);
+		break;
+	case TUNNEL_HTTP:
+		c->origin = true;
+		set_state(c, CONN_HTTP);
+		break;
+	case TUNNEL_SINK:
+		bufferevent_set_timeouts(c->bev, &tv, &wtv);
+		c->sink_prefix = xmalloc(TUNNEL_PREFIX_MAX);
+		set_state(c, CONN_TUNNEL_SINK);
+		break;
+	case TUNNEL_CHAIN:
+		c->lst = hop;
+		c->service_port = hop->cfg->service_port;
+		probe_add_port(&c->marks, hop->cfg->port);
+		probe_add_port(&c->marks, hop->cfg->service_port);
+		c->origin = false;
+		if (hop->cfg->service == SERVICE_SMTP)
+			start_smtp(c);
+		else
+			set_state(c, CONN_SNIFF);
+		break;
+	case TUNNEL_REFUSE:
+		break;
+	}
+}
+
+static const char *const tunnel_outcomes[] = {
+	[TUNNEL_REFUSE] = "refused",
+	[TUNNEL_SMTP] = "tunnel",
+	[TUNNEL_HTTP] = "tunnel",
+	[TUNNEL_SINK] = "tunnel",
+	[TUNNEL_CHAIN] = "chain",
+};
+
+/* What a proxy.request event tells besides the connection's own data. */
+struct request_info {
+	const char *command;
+	const char *host;
+	int port;
+	const char *user;
+	size_t user_len;
+	const char *outcome;
+	int reply;
+	const char *url;
+	size_t url_len;
+	const struct http_request *http; /* fields to log, or NULL */
+	const struct http_body *body;	 /* or NULL */
+	bool probe;
+};
+
+/* Room kept at the end of a proxy.request event for its last fields. */
+#define EVENT_TAIL_RESERVE 256
+
+/*
+ * The request's header fields as "Name: value" strings, each cut at
+ * HTTP_FIELD_LOGGED_MAX, for as long as the event has room.
+ */
+static void
+emit_http_fields(struct jsonw *w, const struct http_request *req)
+{
+	char line[HTTP_FIELD_LOGGED_MAX];
+	size_t worst = 6 * sizeof(line) + 8;
+	int i, n;
+
+	jsonw_int(w, "http.request.header_count", req->nfields);
+	jsonw_array_begin(w, "http.request.headers");
+	for (i = 0; i < req->nfields; i++) {
+		const struct http_field *f = &req->fields[i];
+
+		if (w->len + worst > EVENT_LINE_MAX - EVENT_TAIL_RESERVE)
+			break;
+		n = snprintf(line, sizeof(line), "%.*s: %.*s",
+		    (int)f->name_len, f->name, (int)f->value_len, f->value);
+		if (n < 0)
+			break;
+		jsonw_array_strn(w, line,
+		    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	}
+	jsonw_array_end(w);
+}
+
+/* The body's first HTTP_BODY_LOGGED_MAX bytes in base64, and its size. */
+static void
+emit_http_body(struct jsonw *w, const struct http_body *b)
+{
+	unsigned char b64[4 * ((HTTP_BODY_LOGGED_MAX + 2) / 3) + 1];
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	char hex[2 * SHA256_DIGEST_LENGTH + 1];
+	size_t n = b->len < HTTP_BODY_LOGGED_MAX ? b->len
+						 : HTTP_BODY_LOGGED_MAX;
+
+	EVP_EncodeBlock(b64, b->data, (int)n);
+	jsonw_str(w, "http.request.body", (const char *)b64);
+	jsonw_int(w, "http.request.body_size", (int64_t)b->len);
+	jsonw_bool(w, "http.request.body_truncated", b->truncated);
+	SHA256(b->data, b->len, md);
+	hex_encode(md, sizeof(md), hex);
+	jsonw_str(w, "http.request.body_sha256", hex);
+}
+
+static void
+emit_proxy_request(struct conn *c, const struct request_info *ri)
 {
 	char buf[EVENT_LINE_MAX];
 	struct jsonw w;
+	int i;
 
 	new_event(c, &w, buf, sizeof(buf), "proxy.request");
 	jsonw_str(&w, "proxy.protocol", c->protocol);
-	jsonw_str(&w, "proxy.command", command);
+	jsonw_str(&w, "proxy.command", ri->command);
 	jsonw_str(&w, "proxy.target", c->target);
-	jsonw_str(&w, "proxy.target.host", host);
-	jsonw_int(&w, "proxy.target.port", port);
-	if (user != NULL && user_len > 0)
-		jsonw_strn(&w, "proxy.user", user, user_len);
-	if (url != NULL)
-		jsonw_strn(&w, "url.full", url, url_len);
-	jsonw_str(&w, "event.outcome", tunnel ? "tunnel" : "refused");
-	jsonw_int(&w, "proxy.reply", reply);
+	jsonw_str(&w, "proxy.target.host", ri->host);
+	jsonw_int(&w, "proxy.target.port", ri->port);
+	if (ri->user != NULL && ri->user_len > 0)
+		jsonw_strn(&w, "proxy.user", ri->user, ri->user_len);
+	if (ri->url != NULL)
+		jsonw_strn(&w, "url.full", ri->url, ri->url_len);
+	jsonw_int(&w, "proxy.hops", c->hops);
+	jsonw_array_begin(&w, "proxy.chain");
+	for (i = 0; i < c->hops; i++)
+		jsonw_array_strn(&w, c->chain[i], strlen(c->chain[i]));
+	jsonw_array_end(&w);
+	if (c->origin)
+		jsonw_bool(&w, "http.via_tunnel", true);
+	jsonw_bool(&w, "proxy.probe", ri->probe);
+	if (ri->body != NULL && ri->body->len > 0)
+		emit_http_body(&w, ri->body);
+	if (ri->http != NULL)
+		emit_http_fields(&w, ri->http);
+	jsonw_str(&w, "event.outcome", ri->outcome);
+	jsonw_int(&w, "proxy.reply", ri->reply);
 	event_emit(c->srv, &w);
 }
 
@@ -337,6 +633,7 @@ set_target(struct conn *c, const char *host, int port)
 		snprintf(c->target, sizeof(c->target), "[%s]:%d", host, port);
 	else
 		snprintf(c->target, sizeof(c->target), "%s:%d", host, port);
+	strlcpy_(c->target_host, host, sizeof(c->target_host));
 }
 
 static const char *
@@ -364,20 +661,33 @@ fake_bound_port(const struct conn *c)
 static void
 finish_socks4(struct conn *c, const struct socks_request *req)
 {
+	struct request_info ri = { 0 };
+	struct listener *hop = NULL;
+	enum tunnel_kind kind = TUNNEL_REFUSE;
 	uint8_t reply[8];
-	bool tunnel = req->command == SOCKS_CONNECT && is_mail_port(req->port);
-	int code = tunnel ? SOCKS4_GRANTED : SOCKS4_REJECTED;
 	uint8_t zero[4] = { 0, 0, 0, 0 };
+	int code;
 
 	c->protocol = req->atyp == SOCKS_ATYP_DOMAIN ? "socks4a" : "socks4";
 	set_target(c, req->host, req->port);
-	emit_proxy_request(c, socks_command_name(req->command), req->host,
-	    req->port, req->user, req->user_len, tunnel, code, NULL, 0);
+	if (req->command == SOCKS_CONNECT)
+		kind = tunnel_kind(c, req->host, req->port, &hop);
+	code = kind != TUNNEL_REFUSE ? SOCKS4_GRANTED : SOCKS4_REJECTED;
+	if (kind != TUNNEL_REFUSE)
+		add_hop(c);
+	ri.command = socks_command_name(req->command);
+	ri.host = req->host;
+	ri.port = req->port;
+	ri.user = req->user;
+	ri.user_len = req->user_len;
+	ri.outcome = tunnel_outcomes[kind];
+	ri.reply = code;
+	emit_proxy_request(c, &ri);
 	send_bytes(c, reply,
-	    socks4_reply(reply, code, tunnel ? req->port : 0,
-		tunnel ? req->addr : zero));
-	if (tunnel)
-		start_smtp(c);
+	    socks4_reply(reply, code, kind != TUNNEL_REFUSE ? req->port : 0,
+		kind != TUNNEL_REFUSE ? req->addr : zero));
+	if (kind != TUNNEL_REFUSE)
+		start_tunnel(c, kind, hop);
 	else
 		conn_close(c, "proxy-refused");
 }
@@ -385,31 +695,40 @@ finish_socks4(struct conn *c, const struct socks_request *req)
 static void
 finish_socks5(struct conn *c, const struct socks_request *req)
 {
+	struct request_info ri = { 0 };
+	struct listener *hop = NULL;
+	enum tunnel_kind kind = TUNNEL_REFUSE;
 	uint8_t reply[22];
 	struct sockaddr_storage bound = c->local;
-	bool tunnel = false;
 	int code;
 
 	c->protocol = "socks5";
 	set_target(c, req->host, req->port);
-	if (req->command != SOCKS_CONNECT)
+	if (req->command != SOCKS_CONNECT) {
 		code = SOCKS5_COMMAND_NOT_SUPPORTED;
-	else if (!is_mail_port(req->port))
-		code = SOCKS5_CONNECTION_REFUSED;
-	else
-		code = SOCKS5_SUCCEEDED, tunnel = true;
+	} else {
+		kind = tunnel_kind(c, req->host, req->port, &hop);
+		code = kind != TUNNEL_REFUSE ? SOCKS5_SUCCEEDED
+					     : SOCKS5_CONNECTION_REFUSED;
+	}
+	if (kind != TUNNEL_REFUSE)
+		add_hop(c);
 	if (bound.ss_family == AF_INET)
 		((struct sockaddr_in *)&bound)->sin_port =
 		    htons(fake_bound_port(c));
 	else if (bound.ss_family == AF_INET6)
 		((struct sockaddr_in6 *)&bound)->sin6_port =
 		    htons(fake_bound_port(c));
-	emit_proxy_request(c, socks_command_name(req->command), req->host,
-	    req->port, NULL, 0, tunnel, code, NULL, 0);
+	ri.command = socks_command_name(req->command);
+	ri.host = req->host;
+	ri.port = req->port;
+	ri.outcome = tunnel_outcomes[kind];
+	ri.reply = code;
+	emit_proxy_request(c, &ri);
 	send_bytes(c, reply,
 	    socks5_reply(reply, code, (struct sockaddr *)&bound));
-	if (tunnel)
-		start_smtp(c);
+	if (kind != TUNNEL_REFUSE)
+		start_tunnel(c, kind, hop);
 	else
 		conn_close(c, "proxy-refused");
 }
@@ -428,50 +747,162 @@ emit_auth(struct conn *c, const struct socks5_auth *auth)
 	event_emit(c->srv, &w);
 }
 
+/* A Squid error page: ERR_INVALID_REQ and the like, or a refused tunnel. */
 static void
-send_http(struct conn *c, int status)
+send_http_error(struct conn *c, int status, const char *squid_error,
+    const char *url, const char *sysmsg)
 {
-	char body[512], out[1024];
-	size_t n;
+	char *out = xmalloc(HTTP_ERROR_MAX);
+	size_t n = httpemu_error(status, squid_error, url, sysmsg,
+	    c->srv->cfg->hostnames[0], time(NULL), out, HTTP_ERROR_MAX);
 
-	snprintf(body, sizeof(body),
-	    "<html><head><title>ERROR: The requested URL could not be "
-	    "retrieved</title></head><body><h1>%d %s</h1></body></html>\n",
-	    status, http_reason(status));
-	n = http_format_response(out, sizeof(out), status, HTTP_SERVER_NAME,
-	    "text/html;charset=utf-8", body, strlen(body));
 	if (n > 0)
 		send_bytes(c, out, n);
+	free(out);
 }
 
 static void
-finish_http(struct conn *c, const struct http_request *req)
+send_http(struct conn *c, int status)
 {
-	bool connect = req->method_len == 7 &&
-	    memcmp(req->method, "CONNECT", 7) == 0;
-	bool tunnel = connect && is_mail_port(req->port);
-	char method[16];
-	int status = tunnel ? 200 : 503;
+	send_http_error(c, status, status == 503 ? "ERR_CONNECT_FAIL 111"
+						 : "ERR_INVALID_REQ 0",
+	    c->target, status == 503 ? "(111) Connection refused" : "-");
+}
 
-	c->protocol = "http";
+/* The answer to a GET, HEAD or POST whose body (if any) has arrived. */
+static void
+answer_http(struct conn *c)
+{
+	const struct http_request *req = c->http_req;
+	const struct sensor_config *cfg = c->srv->cfg;
+	const char *patterns[CONFIG_PATTERNS_MAX];
+	struct request_info ri = { 0 };
+	struct httpemu_env env;
+	char method[16], *out;
+	size_t n;
+	int i;
+
+	for (i = 0; i < cfg->njudge_patterns; i++)
+		patterns[i] = cfg->judge_patterns[i];
+	env.remote_addr = c->local_ip;
+	env.remote_port = fake_bound_port(c);
+	env.now = time(NULL);
+	env.judge = httpemu_is_judge(req, patterns, cfg->njudge_patterns);
+	out = xmalloc(HTTPEMU_RESPONSE_MAX);
+	n = httpemu_respond(req, &env, out, HTTPEMU_RESPONSE_MAX);
+	snprintf(method, sizeof(method), "%.*s",
+	    (int)(req->method_len < 15 ? req->method_len : 15), req->method);
+	ri.command = method;
+	ri.host = req->host;
+	ri.port = req->port;
+	ri.url = req->target;
+	ri.url_len = req->target_len;
+	ri.outcome = n > 0 ? "answered" : "refused";
+	ri.reply = n > 0 ? 200 : 502;
+	ri.http = req;
+	ri.body = c->http_body;
+	ri.probe = env.judge;
+	emit_proxy_request(c, &ri);
+	if (n > 0)
+		send_bytes(c, out, n);
+	else
+		send_http_error(c, 502, "ERR_READ_ERROR 0", c->target, "-");
+	free(out);
+	conn_close(c, "http-answered");
+}
+
+/*
+ * Keep a request head whose body is still to come: the parsed fields
+ * point into the input buffer, which is drained, so they are parsed
+ * again from a copy.
+ */
+static bool
+keep_http_request(struct conn *c, const char *head, size_t len)
+{
+	const char *why = NULL;
+	int status;
+
+	c->http_head = xmalloc(len);
+	memcpy(c->http_head, head, len);
+	c->http_req = xmalloc(sizeof(*c->http_req));
+	return (c->origin ? http_parse_origin_request
+			  : http_parse_request)(c->http_head, len, c->http_req,
+		   &why, &status) == PARSE_OK;
+}
+
+/* CONNECT: the tunnel's answer, then whatever lies behind it. */
+static void
+finish_connect(struct conn *c, const struct http_request *req,
+    const char *method)
+{
+	struct request_info ri = { 0 };
+	struct listener *hop = NULL;
+	enum tunnel_kind kind = tunnel_kind(c, req->host, req->port, &hop);
+	char line[64];
+	int n;
+
+	if (kind != TUNNEL_REFUSE)
+		add_hop(c);
+	ri.command = method;
+	ri.host = req->host;
+	ri.port = req->port;
+	ri.outcome = tunnel_outcomes[kind];
+	ri.reply = kind != TUNNEL_REFUSE ? 200 : 503;
+	emit_proxy_request(c, &ri);
+	if (kind == TUNNEL_REFUSE) {
+		send_http(c, 503);
+		conn_close(c, "proxy-refused");
+		return;
+	}
+	n = snprintf(line, sizeof(line),
+	    "HTTP/1.%d 200 Connection established\r\n\r\n",
+	    req->version_minor);
+	send_bytes(c, line, (size_t)n);
+	start_tunnel(c, kind, hop);
+}
+
+/*
+ * A parsed request head at the start of the input: CONNECT opens a
+ * tunnel; any other method is answered by the origin emulator once its
+ * body has been read.  Returns the head's length to drain, or 0 when
+ * the session was closed.
+ */
+static size_t
+finish_http(struct conn *c, const struct http_request *req,
+    const char *head)
+{
+	char method[16];
+
+	if (!c->origin)
+		c->protocol = "http";
 	set_target(c, req->host, req->port);
 	snprintf(method, sizeof(method), "%.*s",
 	    (int)(req->method_len < 15 ? req->method_len : 15), req->method);
-	emit_proxy_request(c, method, req->host, req->port, NULL, 0, tunnel,
-	    status, connect ? NULL : req->target,
-	    connect ? 0 : req->target_len);
-	if (tunnel) {
-		char line[64];
-		int n = snprintf(line, sizeof(line),
-		    "HTTP/1.%d 200 Connection established\r\n\r\n",
-		    req->version_minor);
-
-		send_bytes(c, line, (size_t)n);
-		start_smtp(c);
-		return;
+	if (strcmp(method, "CONNECT") == 0) {
+		finish_connect(c, req, method);
+		return req->head_len;
 	}
-	send_http(c, status);
-	conn_close(c, "proxy-refused");
+	/* A proxy GET is a hop too; an origin request is the last step. */
+	if (!c->origin)
+		add_hop(c);
+	/* Bodies count against the budget that SMTP bodies use. */
+	if (!smtp_reserve_cb(c, (long)sizeof(*c->http_body))) {
+		send_http(c, 503);
+		conn_close(c, "memory-budget");
+		return 0;
+	}
+	c->http_body = xmalloc(sizeof(*c->http_body));
+	if (!keep_http_request(c, head, req->head_len)) {
+		send_http(c, 400);
+		conn_close(c, "protocol-error");
+		return 0;
+	}
+	http_body_init(c->http_body, c->http_req);
+	if (c->http_body->mode == HTTP_BODY_NONE)
+		answer_http(c);
+	else
+		set_state(c, CONN_HTTP_BODY);
+	return req->head_len;
 }
 
 /*
@@ -648,26 +1079,65 @@ step_http(struct conn *c, struct evbuffer *in, size_t len)
 {
 	struct http_request *req = xmalloc(sizeof(*req));
 	const char *why = NULL;
-	size_t n = len < HTTP_HEAD_MAX ? len : HTTP_HEAD_MAX;
+	size_t used, n = len < HTTP_HEAD_MAX ? len : HTTP_HEAD_MAX;
+	const char *head = (const char *)peek(in, len, n);
 	int status = 400;
-	int rc = http_parse_request((const char *)peek(in, len, n), n, req,
-	    &why, &status);
+	int rc = (c->origin ? http_parse_origin_request : http_parse_request)(
+	    head, n, req, &why, &status);
 
 	if (rc == PARSE_MORE && len < HTTP_HEAD_MAX) {
 		free(req);
 		return false;
 	}
-	c->protocol = "http";
+	if (!c->origin)
+		c->protocol = "http";
 	if (rc != PARSE_OK) {
 		send_http(c, rc == PARSE_MORE ? 431 : status);
 		conn_close(c, "protocol-error");
 		free(req);
 		return false;
 	}
-	finish_http(c, req);
-	evbuffer_drain(in, req->head_len);
+	used = finish_http(c, req, head);
 	free(req);
+	if (used == 0)
+		return false;
+	evbuffer_drain(in, used);
 	return true;
+}
+
+static bool
+step_http_body(struct conn *c, struct evbuffer *in, size_t len)
+{
+	const char *why = NULL;
+	size_t used;
+	int rc = http_body_feed(c->http_body, peek(in, len, len), len, &used,
+	    &why);
+
+	evbuffer_drain(in, used);
+	if (rc == PARSE_MORE)
+		return false;
+	if (rc == PARSE_ERROR) {
+		send_http(c, 400);
+		conn_close(c, "protocol-error");
+		return false;
+	}
+	answer_http(c);
+	return false;
+}
+
+/* Count and drop what a client sends into a tunnel that leads nowhere. */
+static bool
+step_tunnel_sink(struct conn *c, struct evbuffer *in, size_t len)
+{
+	size_t room = TUNNEL_PREFIX_MAX - c->sink_len;
+	size_t n = len < room ? len : room;
+
+	if (n > 0)
+		evbuffer_copyout(in, c->sink_prefix + c->sink_len, n);
+	c->sink_len += n;
+	c->sink_bytes += len;
+	evbuffer_drain(in, len);
+	return false;
 }
 
 static void
@@ -715,6 +1185,8 @@ static const step_fn steps[] = {
 	[CONN_SOCKS5_AUTH] = step_socks5_auth,
 	[CONN_SOCKS5_REQUEST] = step_socks5_request,
 	[CONN_HTTP] = step_http,
+	[CONN_HTTP_BODY] = step_http_body,
+	[CONN_TUNNEL_SINK] = step_tunnel_sink,
 	[CONN_BANNER_DELAY] = NULL,
 	[CONN_SMTP] = step_smtp,
 	[CONN_CLOSING] = NULL,
@@ -768,10 +1240,41 @@ emit_session_end(struct conn *c)
 	event_emit(c->srv, &w);
 }
 
+/* What a client sent into a sink tunnel, when it ends. */
+static void
+emit_tunnel(struct conn *c)
+{
+	char buf[EVENT_LINE_MAX], hex[2 * TUNNEL_FIRST_BYTES_LOGGED + 1];
+	char sni[256];
+	struct jsonw w;
+	size_t n = c->sink_len < TUNNEL_FIRST_BYTES_LOGGED
+	    ? c->sink_len
+	    : TUNNEL_FIRST_BYTES_LOGGED;
+
+	new_event(c, &w, buf, sizeof(buf), "proxy.tunnel");
+	jsonw_str(&w, "proxy.protocol", c->protocol);
+	jsonw_str(&w, "proxy.target", c->target);
+	jsonw_int(&w, "tunnel.bytes", (int64_t)c->sink_bytes);
+	hex_encode(c->sink_prefix, n, hex);
+	jsonw_str(&w, "tunnel.first_bytes", hex);
+	if (tls_client_hello_sni(c->sink_prefix, c->sink_len, sni,
+		sizeof(sni)))
+		jsonw_str(&w, "tls.client.server_name", sni);
+	event_emit(c->srv, &w);
+}
+
 static void
 conn_free(struct conn *c)
 {
+	if (c->sink_prefix != NULL)
+		emit_tunnel(c);
 	emit_session_end(c);
+	if (c->http_body != NULL)
+		c->srv->body_bytes -= (long)sizeof(*c->http_body);
+	free(c->http_body);
+	free(c->http_req);
+	free(c->http_head);
+	free(c->sink_prefix);
 	if (c->admitted_ip[0] != '\0')
 		server_release(c->srv, c->admitted_ip);
 	if (c->bev != NULL)
@@ -1000,6 +1503,12 @@ session_accept(struct listener *l, int fd, const struct sockaddr *peer,
 	strlcpy_(c->src_ip, ip, sizeof(c->src_ip));
 	c->src_port = addr_port(peer);
 	c->service_port = original_port(fd, l->cfg);
+	addr_to_text((struct sockaddr *)&c->local, c->local_ip);
+	probe_add_addr(&c->marks, c->local_ip);
+	probe_add_port(&c->marks, l->cfg->port);
+	probe_add_port(&c->marks, c->service_port);
+	c->marks.rcpt_patterns = srv->cfg->probe_recipients;
+	c->marks.nrcpt_patterns = srv->cfg->nprobe_recipients;
 	c->protocol = l->cfg->service == SERVICE_SMTP ? "smtp" : NULL;
 	/* A relay's SYN says nothing of the client it carries. */
 	if (!trusted)

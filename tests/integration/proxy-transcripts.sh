@@ -5,8 +5,9 @@
 # a transcript that does not match, so a broken runner cannot pass.
 . "$TESTS/integration/lib.sh"
 
-read -r socks http < <(free_ports 2 | tr '\n' ' ')
+read -r socks http <<<"$(free_ports 2 | tr '\n' ' ')"
 write_config "$WORK/sensor.conf" \
+    "tunnel-accept-ports = 8443" \
     "[listener socks]
 port = $socks
 service-port = 1080" \
@@ -27,11 +28,56 @@ else
 	fail "HTTP transcripts"
 fi
 
-# A SOCKS transcript played on the HTTP port must not pass.
-if python3 "$runner" 127.0.0.1 "$http" \
-    "$TESTS/transcripts/proxy-socks4-refused.txt" >/dev/null; then
+# A transcript that cannot match must fail: the runner is not blind.
+printf '%s\n' '# A refused CONNECT claimed to succeed.' \
+    'C: CONNECT irc.test.example:6667 HTTP/1.1' 'C: ' \
+    'S: HTTP/1.1 200 Connection established' >"$WORK/wrong.txt"
+if python3 "$runner" 127.0.0.1 "$http" "$WORK/wrong.txt" >/dev/null; then
 	fail "runner accepted a transcript that cannot match"
 else
 	pass "runner rejects a mismatch"
 fi
+stop_sensor
+
+# The events the dialogues left: judge checks are probes, each chain
+# lists its hops, and the sink tunnel counted what the client sent.
+events() {
+	cat "$WORK"/spool/events/* | python3 -c "$1"
+}
+expect_eq "judge requests marked as probes" 2 "$(events '
+import json, sys
+print(sum(1 for l in sys.stdin
+          for e in [json.loads(l)]
+          if e.get("url.full", "").endswith("/azenv.php")
+          and e.get("proxy.probe") is True))')"
+expect_eq "chained judge request hops" \
+    '2 ["socks5:127.0.0.1:8080", "http:judge.test.example:80"]' "$(events '
+import json, sys
+for l in sys.stdin:
+    e = json.loads(l)
+    if e.get("proxy.chain", [""])[0:1] == ["socks5:127.0.0.1:8080"] and \
+            e.get("proxy.command") == "GET":
+        print(e["proxy.hops"], json.dumps(e["proxy.chain"]))')"
+expect_eq "chain to the SOCKS listener" \
+    '2 ["http:127.0.0.1:1080", "socks5:mx.test.example:25"]' "$(events '
+import json, sys
+for l in sys.stdin:
+    e = json.loads(l)
+    if e.get("proxy.chain", [""])[0:1] == ["http:127.0.0.1:1080"] and \
+            e.get("proxy.hops") == 2:
+        print(e["proxy.hops"], json.dumps(e["proxy.chain"]))')"
+expect_eq "sink tunnel bytes and first bytes" "10 16030100050100000103" \
+    "$(events '
+import json, sys
+for l in sys.stdin:
+    e = json.loads(l)
+    if e["event.action"] == "proxy.tunnel":
+        print(e["tunnel.bytes"], e["tunnel.first_bytes"])')"
+expect_eq "chunked POST body" "hello 5 False" "$(events '
+import base64, json, sys
+for l in sys.stdin:
+    e = json.loads(l)
+    if e.get("url.full") == "http://form.test.example/submit":
+        print(base64.b64decode(e["http.request.body"]).decode(),
+              e["http.request.body_size"], e["http.request.body_truncated"])')"
 finish

@@ -11,6 +11,9 @@ A transcript is a text file of steps, one per line:
     SX: 05 00 ..   the server must send these bytes; ".." is any byte
     SB: n          the server sends n or more bytes we do not check
                    (an HTML body), up to the connection's close
+    S* text        the rest of the output, up to the close, contains
+                   text (several S* and S! steps check the same rest)
+    S! text        the rest of the output does not contain text
     END            the server must close the connection now
 
 Usage: proxy_transcript.py HOST PORT FILE...
@@ -32,6 +35,7 @@ class Peer:
     def __init__(self, host, port):
         self.sock = socket.create_connection((host, port), timeout=TIMEOUT)
         self.buf = b""
+        self.tail = None
 
     def recv_exact(self, n):
         while len(self.buf) < n:
@@ -63,6 +67,12 @@ class Peer:
             if not chunk:
                 return data
             data += chunk
+
+    def rest(self):
+        """The output up to the close, read once for S* and S! steps."""
+        if self.tail is None:
+            self.tail = self.recv_rest()
+        return self.tail
 
 
 def parse_hex(text):
@@ -107,6 +117,14 @@ def run(host, port, path):
                 raise Mismatch(f"{where}: expected at least {step[4:]} "
                                f"bytes, got {len(rest)}")
             return
+        elif step.startswith("S* "):
+            if step[3:].encode("latin-1") not in peer.rest():
+                raise Mismatch(f"{where}: {step[3:]!r} not in "
+                               f"{peer.rest()[:2000]!r}")
+        elif step.startswith("S! "):
+            if step[3:].encode("latin-1") in peer.rest():
+                raise Mismatch(f"{where}: {step[3:]!r} found in "
+                               f"{peer.rest()[:2000]!r}")
         elif step == "END":
             rest = peer.recv_rest()
             if rest:

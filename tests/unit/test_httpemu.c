@@ -368,6 +368,34 @@ origin_form_takes_host_field(void **state)
 }
 
 static void
+squid_error_page(void **state)
+{
+	char out[8192], *content;
+	size_t n = httpemu_error(503, "ERR_CONNECT_FAIL 111",
+	    "www.test.example:443", "(111) Connection refused",
+	    "proxy<1>.test.example", 1700000000, out, sizeof(out) - 1);
+	long length;
+
+	(void)state;
+	assert_true(n > 0);
+	out[n] = '\0';
+	assert_non_null(strstr(out,
+	    "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Server: squid/3.5.27\r\n"));
+	assert_non_null(strstr(out, "X-Squid-Error: ERR_CONNECT_FAIL 111\r\n"));
+	assert_non_null(strstr(out, "<body id=\"ERR_CONNECT_FAIL\">"));
+	assert_non_null(strstr(out, "proxy&lt;1&gt;.test.example"));
+	content = strstr(out, "\r\n\r\n") + 4;
+	length = strtol(strstr(out, "Content-Length: ") + 16, NULL, 10);
+	assert_int_equal(length, (long)(out + n - content));
+	assert_int_equal(httpemu_error(503, "ERR_X\r\nSet-Cookie: a", "u", "m",
+			     "h", 0, out, sizeof(out)),
+	    0);
+	assert_int_equal(
+	    httpemu_error(503, "ERR_X 1", "u", "m", "h", 0, out, 100), 0);
+}
+
+static void
 proxy_fields_table(void **state)
 {
 	(void)state;
@@ -396,6 +424,7 @@ main(void)
 	    cmocka_unit_test(body_chunked_stops_at_max),
 	    cmocka_unit_test(body_none_without_length),
 	    cmocka_unit_test(origin_form_takes_host_field),
+	    cmocka_unit_test(squid_error_page),
 	    cmocka_unit_test(proxy_fields_table),
 	};
 
