@@ -136,9 +136,30 @@ static const char schema_v1[] =
     " PRIMARY KEY (day, sensor_id, source_ip)) WITHOUT ROWID;"
     "CREATE INDEX rollup_ip_day_ip ON rollup_ip_day(source_ip);";
 
+/*
+ * Schema version 2: one row per collection attempt, for spampot status,
+ * and an index that lets the collector check that a body it is about to
+ * confirm belongs to an ingested message.
+ */
+static const char schema_v2[] =
+    "CREATE TABLE collect_attempt ("
+    " id INTEGER PRIMARY KEY,"
+    " sensor TEXT NOT NULL,"
+    " start_time TEXT NOT NULL,"
+    " duration_ms INTEGER NOT NULL,"
+    " outcome TEXT NOT NULL,"
+    " bytes INTEGER,"
+    " messages INTEGER,"
+    " confirmed INTEGER,"
+    " error TEXT);"
+    "CREATE INDEX collect_attempt_sensor"
+    " ON collect_attempt(sensor, outcome, start_time);"
+    "CREATE INDEX message_sha256 ON message(sha256);";
+
 /* Migration i brings the schema from version i to version i + 1. */
 static const char *const migrations[DB_SCHEMA_VERSION] = {
     schema_v1,
+    schema_v2,
 };
 
 static const char *const stmt_sql[STMT_COUNT] = {
