@@ -12,15 +12,18 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -129,6 +132,9 @@ struct conn {
 	const char *personality;
 	const char *hostname;
 	bool smtp_paused;
+	enum { TLS_OFF, TLS_HANDSHAKE, TLS_ON } tls_state;
+	const char *tls_version;	/* OpenSSL's static names, once TLS_ON */
+	const char *tls_cipher;
 	bool waiting_commit;
 	bool finished;			/* closed and flushed: free when idle */
 	int holds;			/* callbacks under way on this session */
@@ -146,6 +152,7 @@ struct conn {
 static void process_input(struct conn *c);
 static void conn_close(struct conn *c, const char *reason);
 static void event_cb(struct bufferevent *bev, short what, void *arg);
+static void read_cb(struct bufferevent *bev, void *arg);
 static void conn_hold(struct conn *c);
 static void conn_release(struct conn *c);
 
@@ -281,6 +288,70 @@ add_message_probe(struct conn *c, struct jsonw *w,
 	jsonw_array_end(w);
 }
 
+static void
+add_tls_fields(const struct conn *c, struct jsonw *w)
+{
+	if (c->tls_state != TLS_ON)
+		return;
+	jsonw_str(w, "tls.version", c->tls_version);
+	jsonw_str(w, "tls.cipher", c->tls_cipher);
+}
+
+/* True when the pair is in smtp-auth-accept (CRAM-MD5: by its digest). */
+static bool
+auth_accepted(const struct sensor_config *cfg, const struct smtp_auth *a)
+{
+	int i;
+
+	for (i = 0; i < cfg->nsmtp_auth_accept && a->failure == NULL; i++) {
+		const char *pass = cfg->smtp_auth_accept[i].password;
+
+		if (strcmp(a->user, cfg->smtp_auth_accept[i].user) != 0)
+			continue;
+		if (a->password != NULL && strcmp(a->password, pass) == 0)
+			return true;
+		if (a->password == NULL && a->digest != NULL &&
+		    strcmp(a->mechanism, "CRAM-MD5") == 0 &&
+		    smtp_cram_md5_matches(a->challenge, pass, a->digest))
+			return true;
+	}
+	return false;
+}
+
+/* Log every AUTH attempt as an smtp.auth event, and decide it. */
+static bool
+smtp_auth_cb(void *ctx, const struct smtp_auth *a)
+{
+	struct conn *c = ctx;
+	char buf[EVENT_LINE_MAX];
+	struct jsonw w;
+	bool ok = auth_accepted(c->srv->cfg, a);
+
+	new_event(c, &w, buf, sizeof(buf), "smtp.auth");
+	jsonw_str(&w, "smtp.auth.mechanism", a->mechanism);
+	jsonw_str(&w, "user.name", a->user);
+	if (a->password != NULL)
+		jsonw_str(&w, "user.password", a->password);
+	if (a->digest != NULL)
+		jsonw_str(&w, "user.password_digest", a->digest);
+	if (a->challenge != NULL)
+		jsonw_str(&w, "smtp.auth.challenge", a->challenge);
+	jsonw_str(&w, "event.outcome", ok ? "success" : "failure");
+	if (a->failure != NULL)
+		jsonw_str(&w, "event.reason", a->failure);
+	jsonw_str(&w, "smtp.personality", c->personality);
+	jsonw_str(&w, "smtp.hostname", c->hostname);
+	jsonw_str(&w, "source.ip", c->src_ip);
+	jsonw_int(&w, "destination.port", c->service_port);
+	if (c->protocol != NULL)
+		jsonw_str(&w, "proxy.protocol", c->protocol);
+	if (c->target[0] != '\0')
+		jsonw_str(&w, "proxy.target", c->target);
+	add_tls_fields(c, &w);
+	event_emit(c->srv, &w);
+	return ok;
+}
+
 static int
 smtp_store_cb(void *ctx, const struct smtp_envelope *env)
 {
@@ -315,6 +386,7 @@ smtp_store_cb(void *ctx, const struct smtp_envelope *env)
 	jsonw_str(&w, "proxy.protocol", c->protocol);
 	if (c->target[0] != '\0')
 		jsonw_str(&w, "proxy.target", c->target);
+	add_tls_fields(c, &w);
 	add_message_probe(c, &w, env);
 	event_emit(c->srv, &w);
 	c->waiting_commit = true;
@@ -336,6 +408,23 @@ banner_cb(evutil_socket_t fd, short what, void *arg)
 	conn_release(c);
 }
 
+/*
+ * Milliseconds before this connection's banner: uniform in the
+ * configured range, so that the wait varies as an MTA's DNS lookups do.
+ */
+static int
+banner_delay(const struct sensor_config *cfg)
+{
+	uint32_t r = 0;
+	int span = cfg->banner_delay_max_ms - cfg->banner_delay_ms;
+
+	if (span <= 0)
+		return cfg->banner_delay_ms;
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (uint32_t)now_usec();
+	return cfg->banner_delay_ms + (int)(r % (uint32_t)(span + 1));
+}
+
 /* Hand the connection to the SMTP emulator (directly or via a tunnel). */
 static void
 start_smtp(struct conn *c)
@@ -345,7 +434,7 @@ start_smtp(struct conn *c)
 	const char *names[CONFIG_HOSTNAMES_MAX];
 	struct smtp_host *host = &c->smtp_host;
 	struct timeval tv, wtv = { WRITE_TIMEOUT, 0 };
-	int i;
+	int i, delay;
 
 	for (i = 0; i < cfg->nhostnames; i++)
 		names[i] = cfg->hostnames[i];
@@ -358,15 +447,17 @@ start_smtp(struct conn *c)
 	host->reserve = smtp_reserve_cb;
 	host->now = smtp_now_cb;
 	host->accepting = smtp_accepting_cb;
+	host->auth = smtp_auth_cb;
+	host->starttls = c->srv->tls != NULL;
 	c->smtp = smtp_session_new(p, c->hostname, c->src_ip, host,
 	    (uint64_t)now_usec() ^ c->srv->next_session);
 	tv.tv_sec = SMTP_IDLE_TIMEOUT;
 	tv.tv_usec = 0;
 	bufferevent_set_timeouts(c->bev, &tv, &wtv);
-	if (cfg->banner_delay_ms > 0) {
+	if ((delay = banner_delay(cfg)) > 0) {
 		set_state(c, CONN_BANNER_DELAY);
-		tv.tv_sec = cfg->banner_delay_ms / 1000;
-		tv.tv_usec = (cfg->banner_delay_ms % 1000) * 1000;
+		tv.tv_sec = delay / 1000;
+		tv.tv_usec = (delay % 1000) * 1000;
 		c->banner_timer = evtimer_new(c->srv->base, banner_cb, c);
 		evtimer_add(c->banner_timer, &tv);
 		return;
@@ -1140,6 +1231,103 @@ step_tunnel_sink(struct conn *c, struct evbuffer *in, size_t len)
 	return false;
 }
 
+/*
+ * After the 220 to STARTTLS: wrap the socket's bufferevent in a TLS
+ * filter that runs the handshake as the server.  The 220 still queued
+ * on the socket goes out first, in plaintext.
+ */
+static void
+start_tls(struct conn *c)
+{
+	struct timeval tv = { SMTP_IDLE_TIMEOUT, 0 };
+	struct timeval wtv = { WRITE_TIMEOUT, 0 };
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct bufferevent *tls;
+	SSL *ssl;
+
+	if (c->tls_state != TLS_OFF)
+		return;
+	/* RFC 3207: plaintext pipelined after STARTTLS is never acted on. */
+	evbuffer_drain(in, evbuffer_get_length(in));
+	c->input_seen = 0;
+	if ((ssl = SSL_new(c->srv->tls)) == NULL) {
+		conn_close(c, "tls-failed");
+		return;
+	}
+	tls = bufferevent_openssl_filter_new(c->srv->base, c->bev, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (tls == NULL) {
+		SSL_free(ssl);
+		conn_close(c, "tls-failed");
+		return;
+	}
+	/* The filter now owns the socket's bufferevent; time only the top. */
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	c->bev = tls;
+	c->tls_state = TLS_HANDSHAKE;
+	bufferevent_setcb(tls, read_cb, NULL, event_cb, c);
+	bufferevent_setwatermark(tls, EV_READ, 0, CONN_INPUT_MAX);
+	bufferevent_set_timeouts(tls, &tv, &wtv);
+	bufferevent_enable(tls, EV_READ | EV_WRITE);
+}
+
+static void
+tls_linger_done(struct bufferevent *socket_bev, void *arg)
+{
+	(void)socket_bev;
+	bufferevent_free(arg);
+}
+
+static void
+tls_linger_event(struct bufferevent *socket_bev, short what, void *arg)
+{
+	(void)socket_bev;
+	(void)what;
+	bufferevent_free(arg);
+}
+
+/*
+ * Free the connection's bufferevent.  A TLS filter hands its last
+ * records to the socket's bufferevent, which may still hold them:
+ * freeing both at once would drop the final reply, so the filter
+ * lingers, unowned, until the socket has sent them or failed.
+ */
+static void
+free_bev(struct conn *c)
+{
+	struct timeval wtv = { WRITE_TIMEOUT, 0 };
+	struct bufferevent *under;
+
+	if (c->tls_state == TLS_OFF) {
+		bufferevent_free(c->bev);
+		return;
+	}
+	under = bufferevent_get_underlying(c->bev);
+	if (under == NULL ||
+	    evbuffer_get_length(bufferevent_get_output(under)) == 0) {
+		bufferevent_free(c->bev);
+		return;
+	}
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(under, NULL, tls_linger_done, tls_linger_event,
+	    c->bev);
+	bufferevent_set_timeouts(under, NULL, &wtv);
+	bufferevent_enable(under, EV_WRITE);
+}
+
+/* The handshake finished: the SMTP session starts over, encrypted. */
+static void
+tls_ready(struct conn *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+	c->tls_state = TLS_ON;
+	c->tls_version = SSL_get_version(ssl);
+	c->tls_cipher = SSL_get_cipher_name(ssl);
+	smtp_tls_started(c->smtp);
+	process_input(c);
+}
+
 static void
 smtp_status(struct conn *c, enum smtp_status st)
 {
@@ -1148,6 +1336,8 @@ smtp_status(struct conn *c, enum smtp_status st)
 		bufferevent_disable(c->bev, EV_READ);
 	} else if (st == SMTP_CLOSE) {
 		conn_close(c, "quit");
+	} else if (st == SMTP_STARTTLS) {
+		start_tls(c);
 	}
 }
 
@@ -1237,6 +1427,7 @@ emit_session_end(struct conn *c)
 	if (c->protocol != NULL)
 		jsonw_str(&w, "proxy.protocol", c->protocol);
 	jsonw_str(&w, "session.state", state_names[c->state]);
+	add_tls_fields(c, &w);
 	event_emit(c->srv, &w);
 }
 
@@ -1278,7 +1469,7 @@ conn_free(struct conn *c)
 	if (c->admitted_ip[0] != '\0')
 		server_release(c->srv, c->admitted_ip);
 	if (c->bev != NULL)
-		bufferevent_free(c->bev);
+		free_bev(c);
 	if (c->timer != NULL)
 		event_free(c->timer);
 	if (c->banner_timer != NULL)
@@ -1367,6 +1558,11 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	conn_hold(c);
+	if ((what & BEV_EVENT_CONNECTED) && c->tls_state == TLS_HANDSHAKE) {
+		tls_ready(c);
+		conn_release(c);
+		return;
+	}
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
 	    c->smtp != NULL && c->state == CONN_SMTP) {
 		smtp_timeout(c->smtp, false);
@@ -1379,6 +1575,8 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 						    : "idle-timeout";
 	else if (what & BEV_EVENT_EOF)
 		reason = "peer-closed";
+	else if (c->tls_state == TLS_HANDSHAKE)
+		reason = "tls-failed";
 	else
 		reason = "write-error";
 	if (c->end_reason == NULL)
@@ -1553,7 +1751,8 @@ session_close_all(struct server *srv)
 			smtp_shutdown(c->smtp);
 		if (c->end_reason == NULL)
 			c->end_reason = "shutdown";
-		if (c->bev != NULL)
+		/* Under TLS, raw writes would put plaintext in the stream. */
+		if (c->bev != NULL && c->tls_state == TLS_OFF)
 			evbuffer_write(bufferevent_get_output(c->bev),
 			    bufferevent_getfd(c->bev));
 		conn_free(c);
