@@ -1,8 +1,11 @@
 /*
  * libFuzzer harness for the SMTP emulator.  The first input byte picks
- * the personality, the read size and whether stores succeed; the rest
- * is what the peer sends.  The harness checks that every reply is made
- * of whole CRLF lines and that body memory is given back.
+ * the personality, the read size, whether stores succeed and whether
+ * STARTTLS is offered; the rest is what the peer sends.  A STARTTLS
+ * status is answered with a completed handshake, so the fuzzer also
+ * reaches the session after TLS and its AUTH dialogues.  The harness
+ * checks that every reply is made of whole CRLF lines, that AUTH
+ * attempts carry bounded fields, and that body memory is given back.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,6 +43,31 @@ fuzz_store(void *ctx, const struct smtp_envelope *env)
 	return h->store_result;
 }
 
+static void
+check_field(const char *field)
+{
+	if (field != NULL && strlen(field) > SMTP_AUTH_FIELD_MAX)
+		abort();
+}
+
+/* Accept one pair, so that the authenticated state is reached too. */
+static bool
+fuzz_auth(void *ctx, const struct smtp_auth *a)
+{
+	(void)ctx;
+	if (a->mechanism == NULL || a->user == NULL)
+		abort();
+	check_field(a->user);
+	check_field(a->password);
+	check_field(a->digest);
+	if (a->challenge != NULL && a->password == NULL &&
+	    smtp_cram_md5_matches(
+		a->challenge, "pw", a->digest ? a->digest : ""))
+		return true;
+	return a->password != NULL && strcmp(a->user, "u") == 0 &&
+	    strcmp(a->password, "pw") == 0;
+}
+
 static bool
 fuzz_reserve(void *ctx, long bytes)
 {
@@ -61,6 +89,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .send = fuzz_send,
 	    .store = fuzz_store,
 	    .reserve = fuzz_reserve,
+	    .auth = fuzz_auth,
 	};
 	struct smtp_session *s;
 	size_t off = 1, chunk;
@@ -71,6 +100,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mode = data[0];
 	chunk = (size_t)1 << (mode & 7);
 	h.store_result = (mode & 0x40) ? -1 : 0;
+	/* With stores refused, STARTTLS is not offered: both paths run. */
+	host.starttls = (mode & 0x40) == 0;
 	s = smtp_session_new(
 	    smtp_personality_get((mode >> 3) % smtp_personality_count()),
 	    "mx.example.net", "192.0.2.1", &host, mode);
@@ -85,6 +116,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += used;
 		if (st == SMTP_PAUSED)
 			smtp_stored(s, (mode & 0x80) == 0);
+		else if (st == SMTP_STARTTLS)
+			smtp_tls_started(s);
 		else if (st == SMTP_CLOSE)
 			break;
 		else if (used != len)

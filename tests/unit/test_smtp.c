@@ -774,6 +774,90 @@ test_sendmail_banner_date(void **state)
 	smtp_session_free(s);
 }
 
+/* RFC 2195's example exchange. */
+static void
+test_cram_md5_rfc2195(void **state)
+{
+	static const char challenge[] =
+	    "<1896.697170952@postoffice.reston.mci.net>";
+
+	(void)state;
+	assert_true(smtp_cram_md5_matches(
+	    challenge, "tanstaaftanstaaf", "b913a602c7eda7a495b4e6e7334d3890"));
+	assert_true(smtp_cram_md5_matches(
+	    challenge, "tanstaaftanstaaf", "B913A602C7EDA7A495B4E6E7334D3890"));
+	assert_false(smtp_cram_md5_matches(
+	    challenge, "tanstaaftanstaag", "b913a602c7eda7a495b4e6e7334d3890"));
+	assert_false(smtp_cram_md5_matches(
+	    challenge, "tanstaaftanstaaf", "b913a602c7eda7a495b4e6e7334d389"));
+	assert_false(smtp_cram_md5_matches(challenge, "tanstaaftanstaaf", ""));
+}
+
+/*
+ * STARTTLS stops input at its own line, and the TLS reset forgets the
+ * HELO, the transaction and the plaintext that followed.
+ */
+static void
+test_starttls_stops_and_resets(void **state)
+{
+	struct fixture *f = *state;
+	static const char in[] = "EHLO a.example\r\nSTARTTLS\r\n"
+				 "MAIL FROM:<x@example.com>\r\n";
+	struct smtp_stats stats;
+	size_t used;
+
+	f->host.starttls = true;
+	clear(f);
+	assert_int_equal(
+	    smtp_input(f->s, in, sizeof(in) - 1, &used), SMTP_STARTTLS);
+	assert_int_equal(used, strlen("EHLO a.example\r\nSTARTTLS\r\n"));
+	assert_non_null(strstr(f->h.out, "250-STARTTLS\r\n"));
+	assert_non_null(strstr(f->h.out, "220 2.0.0 Ready to start TLS\r\n"));
+	/* Until the handshake ends, nothing more is read. */
+	assert_int_equal(smtp_input(f->s, "NOOP\r\n", 6, &used), SMTP_STARTTLS);
+	assert_int_equal(used, 0);
+
+	smtp_tls_started(f->s);
+	smtp_get_stats(f->s, &stats);
+	assert_true(stats.tls);
+	assert_string_equal(stats.helo, "");
+	clear(f);
+	feed(f, "AUTH PLAIN AGEAYg==\r\nEHLO a.example\r\n");
+	assert_int_equal(count_lines(f->h.out,
+			     "503 5.5.1 Error: "
+			     "authentication not enabled"),
+	    1);
+	assert_int_equal(count_lines(f->h.out, "250-AUTH PLAIN LOGIN"), 1);
+	assert_int_equal(count_lines(f->h.out, "250-STARTTLS"), 0);
+	clear(f);
+	feed(f, "STARTTLS\r\n");
+	assert_string_equal(
+	    f->h.out, "554 5.5.1 Error: TLS already active\r\n");
+}
+
+/* An AUTH dialogue holds lines as responses, whatever they look like. */
+static void
+test_auth_response_not_a_command(void **state)
+{
+	struct fixture *f = *state;
+	struct smtp_stats stats;
+
+	f->host.starttls = true;
+	feed(f, "STARTTLS\r\n");
+	smtp_tls_started(f->s);
+	clear(f);
+	/* "QUIT" is valid base64: it is the user name, not a command. */
+	feed(f, "EHLO a\r\nAUTH LOGIN\r\nQUIT\r\n");
+	assert_int_equal(count_lines(f->h.out, "334 UGFzc3dvcmQ6"), 1);
+	assert_false(smtp_closed(f->s));
+	clear(f);
+	feed(f, "*\r\n");
+	assert_string_equal(f->h.out, "501 5.7.0 Authentication aborted\r\n");
+	smtp_get_stats(f->s, &stats);
+	assert_int_equal(stats.auth_attempts, 1);
+	assert_false(stats.authenticated);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -808,6 +892,9 @@ main(void)
 	    T(test_personality_pick_stable),
 	    T(test_queue_id_formats),
 	    T(test_sendmail_banner_date),
+	    cmocka_unit_test(test_cram_md5_rfc2195),
+	    T(test_starttls_stops_and_resets),
+	    T(test_auth_response_not_a_command),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
