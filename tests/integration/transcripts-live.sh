@@ -65,9 +65,10 @@ service-port = 1080
 proxy-protocol-from = 127.0.0.1"
 start_sensor "$WORK/sensor.conf" "$proxy"
 
-# Transcripts that need the unit runner's control of storage, budget
-# or time cannot run live, so transcript.py skips them.
-eligible=$(grep -L -E '^(@store|@budget|T:)' "${transcripts[@]}" | wc -l)
+# Transcripts that need the unit runner's control of storage, budget,
+# time, TLS or AUTH cannot run live, so transcript.py skips them.
+eligible=$(grep -L -E '^(@store|@budget|@starttls|@auth-accept|T:|TLS$|A: )' \
+    "${transcripts[@]}" | wc -l)
 
 # replay NAME [TUNNEL OPTIONS...]
 replay() {
