@@ -64,6 +64,21 @@
  */
 #define SMTP_BODY_MEMORY_MAX (256u * 1024 * 1024)
 
+/*
+ * Relay of probe messages (off unless configured): messages per clock
+ * hour in all and per recipient domain by default, the most an
+ * operator may set, recipient domains tracked within one hour, relays
+ * under way at once, and seconds one relay may take.  A checker sends
+ * a probe or two per proxy it tests; more than a few an hour to one
+ * domain would make the sensor a relay for whoever fakes probes.
+ */
+#define PROBE_RELAY_PER_HOUR_DEFAULT	   10
+#define PROBE_RELAY_PER_DOMAIN_DEFAULT	   3
+#define PROBE_RELAY_PER_HOUR_MAX	   1000
+#define PROBE_RELAY_DOMAINS_MAX		   256
+#define PROBE_RELAY_PENDING_MAX		   8
+#define PROBE_RELAY_TIMEOUT		   60
+
 /* Proxy protocols. */
 
 /*

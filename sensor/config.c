@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,8 @@ set_list_defaults(struct sensor_config *cfg)
 	cfg->njudge_patterns = (int)NELEM(default_judge_patterns);
 	cfg->tunnel_http_ports[0] = 80;
 	cfg->ntunnel_http_ports = 1;
+	cfg->probe_relay_per_hour = PROBE_RELAY_PER_HOUR_DEFAULT;
+	cfg->probe_relay_per_domain = PROBE_RELAY_PER_DOMAIN_DEFAULT;
 }
 
 void
@@ -267,6 +270,44 @@ parse_ports(const char *key, const char *value, int *ports, int *n, int line,
 	return 0;
 }
 
+/*
+ * Parse "192.0.2.1:25" or "[2001:db8::1]:25" into ss.  Names are not
+ * accepted: the sensor resolves nothing.
+ */
+int
+parse_host_port(const char *text, struct sockaddr_storage *ss)
+{
+	char host[ADDR_TEXT_MAX];
+	const char *colon = strrchr(text, ':');
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	size_t n;
+	long port;
+
+	if (colon == NULL || parse_long(colon + 1, 1, 65535, &port) < 0)
+		return -1;
+	n = (size_t)(colon - text);
+	if (n > 2 && text[0] == '[' && text[n - 1] == ']') {
+		text++;
+		n -= 2;
+	}
+	if (n == 0 || n >= sizeof(host))
+		return -1;
+	memcpy(host, text, n);
+	host[n] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
 /* Keys of the proxy deception; returns 1 when key is not one of them. */
 static int
 deception_key(struct sensor_config *cfg, const char *key, const char *value,
@@ -287,6 +328,29 @@ deception_key(struct sensor_config *cfg, const char *key, const char *value,
 	if (strcmp(key, "own-addresses") == 0)
 		return parse_networks(value, cfg->own_addresses,
 		    &cfg->nown_addresses, line, err, errlen);
+	if (strcmp(key, "probe-relay") == 0)
+		return parse_bool(key, value, &cfg->probe_relay, line, err,
+		    errlen);
+	if (strcmp(key, "probe-relay-per-hour") == 0)
+		return parse_number(key, value, 1, PROBE_RELAY_PER_HOUR_MAX,
+		    &cfg->probe_relay_per_hour, line, err, errlen);
+	if (strcmp(key, "probe-relay-per-domain") == 0)
+		return parse_number(key, value, 1, PROBE_RELAY_PER_HOUR_MAX,
+		    &cfg->probe_relay_per_domain, line, err, errlen);
+	if (strcmp(key, "probe-relay-host") == 0) {
+		struct sockaddr_storage ss;
+
+		if (parse_host_port(value, &ss) < 0) {
+			snprintf(err, errlen,
+			    "line %d: probe-relay-host must be an IP address "
+			    "and port, e.g. 127.0.0.1:2525, not \"%s\"",
+			    line, value);
+			return -1;
+		}
+		strlcpy_(cfg->probe_relay_host, value,
+		    sizeof(cfg->probe_relay_host));
+		return 0;
+	}
 	return 1;
 }
 
@@ -473,6 +537,11 @@ check(struct sensor_config *cfg, char *err, size_t errlen)
 		}
 		if (l->service_port == 0)
 			l->service_port = l->port;
+	}
+	if (cfg->probe_relay && cfg->probe_relay_host[0] == '\0') {
+		snprintf(err, errlen,
+		    "probe-relay = yes needs probe-relay-host (address:port)");
+		return -1;
 	}
 	if (cfg->nhostnames == 0) {
 		char host[256];

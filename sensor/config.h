@@ -6,6 +6,7 @@
 #define SPAMPOT_CONFIG_H
 
 #include <limits.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 
 #include "spampot_limits.h"
@@ -75,7 +76,14 @@ struct sensor_config {
 	int nown_addresses;
 	char probe_recipients[CONFIG_PATTERNS_MAX][CONFIG_PATTERN_MAX];
 	int nprobe_recipients;				/* fnmatch(3) globs */
+	bool probe_relay;		/* relay probes to probe_relay_host */
+	char probe_relay_host[ADDR_TEXT_MAX + 8];	/* address:port */
+	int probe_relay_per_hour;
+	int probe_relay_per_domain;	/* per recipient domain and hour */
 };
+
+/* Parse "address:port" ("[v6]:port") into ss; returns 0 or -1. */
+int parse_host_port(const char *text, struct sockaddr_storage *ss);
 
 /* Set the defaults that apply when a key is absent. */
 void config_defaults(struct sensor_config *cfg);

@@ -8,6 +8,7 @@
 #include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -200,8 +201,33 @@ static const char *const allowed_syscalls[] = {
 #endif
 };
 
+/* socket(AF_INET or AF_INET6, SOCK_STREAM with any flags, any) only. */
+static int
+allow_outbound(scmp_filter_ctx ctx, char *err, size_t errlen)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	size_t i;
+	int rc;
+
+	for (i = 0; i < NELEM(families); i++) {
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]),
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+		if (rc < 0)
+			goto fail;
+	}
+	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect),
+		 0)) < 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "seccomp rule for the probe relay: %s",
+	    strerror(-rc));
+	return -1;
+}
+
 int
-sandbox_enter(char *err, size_t errlen)
+sandbox_enter(bool allow_connect, char *err, size_t errlen)
 {
 	scmp_filter_ctx ctx;
 	size_t i;
@@ -228,6 +254,10 @@ sandbox_enter(char *err, size_t errlen)
 			seccomp_release(ctx);
 			return -1;
 		}
+	}
+	if (allow_connect && allow_outbound(ctx, err, errlen) < 0) {
+		seccomp_release(ctx);
+		return -1;
 	}
 	rc = seccomp_load(ctx);
 	seccomp_release(ctx);

@@ -35,8 +35,11 @@ int privsep_drop(const struct privsep *ps, const char *root_dir, char *err,
 
 /*
  * Allow only the system calls the daemon needs from here on; any other
- * kills the process.  Returns 0, or -1 with err.
+ * kills the process.  allow_connect adds socket (AF_INET and AF_INET6
+ * stream sockets only) and connect, for the probe relay; without it
+ * the daemon cannot open a connection at all.  Returns 0, or -1 with
+ * err.
  */
-int sandbox_enter(char *err, size_t errlen);
+int sandbox_enter(bool allow_connect, char *err, size_t errlen);
 
 #endif

@@ -442,7 +442,7 @@ confine(struct server *srv)
 		    "not as %s, and without chroot", (long)geteuid(),
 		    cfg->user);
 	}
-	if (cfg->seccomp && sandbox_enter(err, sizeof(err)) < 0)
+	if (cfg->seccomp && sandbox_enter(cfg->probe_relay, err, sizeof(err)) < 0)
 		fatal(1, "%s", err);
 }
 

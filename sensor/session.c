@@ -34,6 +34,7 @@
 #include "spampot_limits.h"
 #include "netaddr.h"
 #include "probe.h"
+#include "proberelay.h"
 #include "proxyproto.h"
 #include "sensor.h"
 #include "smtp.h"
@@ -256,6 +257,27 @@ smtp_now_cb(void *ctx)
 }
 
 /*
+ * Hand a probe to the relay, made on first use: only a probe ever
+ * reaches it, and only when the configuration turned it on.
+ */
+static enum probe_relay_result
+relay_probe(struct conn *c, const struct smtp_envelope *env)
+{
+	static struct probe_relay *relay;
+	const struct sensor_config *cfg = c->srv->cfg;
+	struct sockaddr_storage host;
+
+	if (relay == NULL) {
+		if (parse_host_port(cfg->probe_relay_host, &host) < 0)
+			return PROBE_RELAY_FAILED;
+		relay = probe_relay_new(c->srv->base, &host,
+		    cfg->probe_relay_per_hour, cfg->probe_relay_per_domain);
+	}
+	return probe_relay_submit(relay, c->id, c->hostname, env->mail_from,
+	    env->rcpts, env->rcpt_logged, env->body, env->size);
+}
+
+/*
  * Mark a message that carries this sensor's address and proxy port,
  * or goes to a test recipient, as a probe, and add the chain it came
  * through.
@@ -279,6 +301,9 @@ add_message_probe(struct conn *c, struct jsonw *w,
 	jsonw_bool(w, "message.probe", probe);
 	if (probe)
 		jsonw_str(w, "message.probe_reason", reason);
+	if (probe && c->srv->cfg->probe_relay)
+		jsonw_str(w, "message.probe_relay",
+		    probe_relay_result_name(relay_probe(c, env)));
 	if (c->hops == 0)
 		return;
 	jsonw_int(w, "proxy.hops", c->hops);
