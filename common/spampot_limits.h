@@ -200,6 +200,12 @@
 
 /* Server side. */
 
+/*
+ * Largest heartbeat.json the server reads.  The sensor's own is under
+ * 32 KiB even with LISTENERS_MAX listeners.
+ */
+#define HEARTBEAT_FILE_MAX (64 * 1024)
+
 /* Longest event line the server reads; longer lines are skipped. */
 #define INGEST_LINE_MAX (4 * EVENT_LINE_MAX)
 

@@ -18,6 +18,10 @@ static const struct command {
 } commands[] = {
     {"ingest", cmd_ingest,
 	"read sensor spools into the database and enrich new addresses"},
+    {"collect", cmd_collect,
+	"pull sensor spools over ssh, ingest them, confirm what is held"},
+    {"status", cmd_status,
+	"show each sensor's health: heartbeat, clock, disk, collects"},
     {"report", cmd_report,
 	"print the study tables (totals, ASNs, countries, ports, days)"},
     {"replay", cmd_replay,
