@@ -156,10 +156,55 @@ static const char schema_v2[] =
     " ON collect_attempt(sensor, outcome, start_time);"
     "CREATE INDEX message_sha256 ON message(sha256);";
 
+/*
+ * Schema version 3: the p0f match of each distinct SYN signature, kept
+ * on the session and on the address (the class of its latest SYN), and
+ * emails per day and signature so that the OS tables need no join of
+ * the message table.  Signature id 0 in the rollup is "no signature".
+ * Rows of an older file get their signatures listed unmatched
+ * (matched = 0), which the next ingest, report or reclassify matches.
+ */
+static const char schema_v3[] =
+    "CREATE TABLE os_signature ("
+    " id INTEGER PRIMARY KEY,"
+    " signature TEXT NOT NULL UNIQUE,"
+    " os_class TEXT NOT NULL DEFAULT 'Unknown',"
+    " os_label TEXT,"
+    " os_generic INTEGER NOT NULL DEFAULT 0,"
+    " os_fuzzy INTEGER NOT NULL DEFAULT 0,"
+    " matched INTEGER NOT NULL DEFAULT 0);"
+    "ALTER TABLE session ADD COLUMN os_signature_id INTEGER;"
+    "ALTER TABLE session ADD COLUMN os_class TEXT;"
+    "ALTER TABLE session ADD COLUMN os_label TEXT;"
+    "ALTER TABLE session ADD COLUMN os_generic INTEGER;"
+    "ALTER TABLE session ADD COLUMN os_fuzzy INTEGER;"
+    "ALTER TABLE ip ADD COLUMN os_generic INTEGER;"
+    "ALTER TABLE ip ADD COLUMN os_fuzzy INTEGER;"
+    "ALTER TABLE ip ADD COLUMN os_time TEXT;"
+    "CREATE TABLE rollup_os_day ("
+    " day TEXT NOT NULL,"
+    " sensor_id INTEGER NOT NULL,"
+    " os_signature_id INTEGER NOT NULL,"
+    " messages INTEGER NOT NULL DEFAULT 0,"
+    " recipients INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (day, sensor_id, os_signature_id)) WITHOUT ROWID;"
+    "INSERT INTO os_signature(signature)"
+    " SELECT DISTINCT source_os_signature FROM session"
+    " WHERE source_os_signature IS NOT NULL AND relay_ip IS NULL;"
+    "UPDATE session SET os_signature_id = (SELECT id FROM os_signature"
+    " WHERE signature = session.source_os_signature)"
+    " WHERE relay_ip IS NULL;"
+    "INSERT INTO rollup_os_day SELECT m.day, m.sensor_id,"
+    " coalesce(s.os_signature_id, 0), count(*),"
+    " coalesce(sum(m.rcpt_count), 0) FROM message m"
+    " LEFT JOIN session s ON s.sensor_id = m.sensor_id"
+    " AND s.session_id = m.session_id GROUP BY 1, 2, 3;";
+
 /* Migration i brings the schema from version i to version i + 1. */
 static const char *const migrations[DB_SCHEMA_VERSION] = {
     schema_v1,
     schema_v2,
+    schema_v3,
 };
 
 static const char *const stmt_sql[STMT_COUNT] = {

@@ -19,7 +19,7 @@
 #define DB_DEFAULT_PATH "spampot.db"
 
 /* Schema version this build writes; older files are migrated on open. */
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 
 /* Statements prepared once per connection, named by what they do. */
 enum db_stmt {

@@ -27,6 +27,8 @@
 
 #include "commands.h"
 #include "enrich.h"
+#include "osmatch.h"
+#include "p0f.h"
 #include "spampot_limits.h"
 #include "util.h"
 
@@ -642,7 +644,9 @@ struct ingest_run {
 	uint64_t file_bad_lines;
 	struct rollup_table per_minute;
 	struct rollup_table per_ip_day;
-	struct rollup_table known_ips; /* addresses already in the ip table */
+	struct rollup_table per_os_day; /* port holds the signature id */
+	struct rollup_table known_ips;  /* addresses already in the ip table */
+	struct os_matcher *os;
 	struct sensor_cache_entry sensors[SENSOR_CACHE_MAX];
 	size_t nsensors;
 	bool in_tx;
@@ -716,8 +720,18 @@ flush_rollups(struct ingest_run *run)
 		if (db_step_done(st) < 0)
 			return -1;
 	}
+	for (i = 0; i < run->per_os_day.cap; i++) {
+		const struct rollup_slot *s = &run->per_os_day.slots[i];
+
+		if (s->used &&
+		    os_rollup_add(run->os, s->key.day, s->key.sensor_id,
+			s->key.port, s->sums[SUM_MESSAGES],
+			s->sums[SUM_RECIPIENTS]) < 0)
+			return -1;
+	}
 	rollup_clear(&run->per_minute);
 	rollup_clear(&run->per_ip_day);
+	rollup_clear(&run->per_os_day);
 	return 0;
 }
 
@@ -813,7 +827,11 @@ store_session_start(struct ingest_run *run, const struct event *ev, int64_t sid)
 	}
 	run->stats->sessions++;
 	add_minute(run, ev, sid, ev->destination_port, SUM_CONNECTIONS, 1);
-	return add_ip(run, ev->source_ip);
+	if (add_ip(run, ev->source_ip) < 0)
+		return -1;
+	return os_store_session(run->os, sid, ev->session_id,
+	    opt_ip(ev->source_ip), opt_ip(ev->relay_ip), ev->timestamp,
+	    ev->os_signature);
 }
 
 static int
@@ -946,6 +964,26 @@ store_proxy_request(struct ingest_run *run, const struct event *ev, int64_t sid)
 	return db_step_done(st);
 }
 
+/* Emails per day and OS signature of the message's session. */
+static int
+add_os_day(struct ingest_run *run, const struct event *ev, int64_t sensor_id)
+{
+	struct rollup_key key;
+	int64_t signature_id, *sums;
+
+	if (os_session_signature(
+		run->os, sensor_id, ev->session_id, &signature_id) < 0)
+		return -1;
+	memset(&key, 0, sizeof(key));
+	memcpy(key.day, ev->day, sizeof(key.day));
+	key.sensor_id = sensor_id;
+	key.port = signature_id;
+	sums = rollup_sums(&run->per_os_day, &key);
+	sums[SUM_MESSAGES]++;
+	sums[SUM_RECIPIENTS] += ev->rcpt_count > 0 ? ev->rcpt_count : 0;
+	return 0;
+}
+
 static int
 store_message(struct ingest_run *run, const struct event *ev, int64_t sid)
 {
@@ -980,6 +1018,8 @@ store_message(struct ingest_run *run, const struct event *ev, int64_t sid)
 	add_minute(
 	    run, ev, sid, ev->destination_port, SUM_RECIPIENTS, ev->rcpt_count);
 	add_ip_day(run, ev, sid);
+	if (add_os_day(run, ev, sid) < 0)
+		return -1;
 	return add_ip(run, ev->source_ip);
 }
 
@@ -1252,7 +1292,9 @@ tx_abort(struct ingest_run *run)
 {
 	rollup_clear(&run->per_minute);
 	rollup_clear(&run->per_ip_day);
+	rollup_clear(&run->per_os_day);
 	rollup_clear(&run->known_ips);
+	os_matcher_forget(run->os);
 	db_rollback(run->db);
 	run->in_tx = false;
 }
@@ -1459,6 +1501,7 @@ ingest_spool(struct db *db, const char *spool,
 	struct ingest_run run;
 	struct dirent **names;
 	char dir[PATH_MAX], path[PATH_MAX];
+	uint64_t rematched;
 	int i, n, rc = 0;
 
 	pthread_once(&arena_once, use_arena_allocator);
@@ -1473,6 +1516,10 @@ ingest_spool(struct db *db, const char *spool,
 		    err, errlen, "cannot read %s: %s", dir, strerror(errno));
 		return -1;
 	}
+	/* Signatures left unmatched by a run without p0f are matched now. */
+	run.os = os_matcher_new(db, opts->p0f_path, opts->log);
+	if (os_rematch(run.os, false, &rematched, err, errlen) < 0)
+		rc = -1;
 	/* File names are UTC hours, so name order is time order. */
 	for (i = 0; i < n; i++) {
 		bufprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
@@ -1496,14 +1543,17 @@ ingest_spool(struct db *db, const char *spool,
 		free(run.sensors[i].name);
 	free(run.per_minute.slots);
 	free(run.per_ip_day.slots);
+	free(run.per_os_day.slots);
 	free(run.known_ips.slots);
+	os_matcher_free(run.os);
 	return rc;
 }
 
 /* The ingest command. */
 
 static const char ingest_usage[] =
-    "usage: spampot ingest [--db FILE] [--sensor NAME] [--geo DIR] SPOOL...\n";
+    "usage: spampot ingest [--db FILE] [--sensor NAME] [--geo DIR]"
+    " [--p0f FILE] SPOOL...\n";
 
 static const char ingest_help[] =
     "\n"
@@ -1530,6 +1580,11 @@ static const char ingest_help[] =
     "                 or node_modules/@ip-location-db in the current\n"
     "                 directory); if files are missing, addresses stay\n"
     "                 unknown and are looked up again by the next run\n"
+    "  --p0f FILE     p0f v3 database that names the OS of each client's\n"
+    "                 SYN signature (default: $SPAMPOT_P0F, or\n"
+    "                 " P0F_DB_DEFAULT_PATH "); if it is missing, the OS\n"
+    "                 stays Unknown until a run or 'spampot reclassify'\n"
+    "                 has it\n"
     "  -h, --help     show this help and exit\n"
     "\n"
     "Prints one summary line to standard output; skipped lines and\n"
@@ -1557,6 +1612,7 @@ cmd_ingest(int argc, char **argv)
 	    {"db", required_argument, NULL, 'd'},
 	    {"sensor", required_argument, NULL, 's'},
 	    {"geo", required_argument, NULL, 'g'},
+	    {"p0f", required_argument, NULL, 'p'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -1586,6 +1642,9 @@ cmd_ingest(int argc, char **argv)
 			break;
 		case 'g':
 			geo_dir = optarg;
+			break;
+		case 'p':
+			opts.p0f_path = optarg;
 			break;
 		case 'h':
 			fputs(ingest_usage, stdout);

@@ -121,9 +121,10 @@ int parse_day(const char *s, int64_t *days);
 
 /* Options of one ingest run. */
 struct ingest_options {
-	const char *sensor; /* overrides sensor.name; NULL: from events */
-	FILE *log;          /* bad lines and warnings go here */
-	size_t chunk_bytes; /* bytes per transaction; 0: the default */
+	const char *sensor;   /* overrides sensor.name; NULL: from events */
+	FILE *log;            /* bad lines and warnings go here */
+	size_t chunk_bytes;   /* bytes per transaction; 0: the default */
+	const char *p0f_path; /* p0f database; NULL: os_default_p0f_path() */
 	/*
 	 * Called before and after each commit.  The tests use it to
 	 * stop a run part way through, as a crash would.
