@@ -15,8 +15,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "charts.h"
 #include "commands.h"
 #include "ingest.h"
+#include "osmatch.h"
+#include "p0f.h"
 #include "util.h"
 
 #define MINUTES_PER_DAY 1440
@@ -95,10 +98,6 @@ static const struct {
     {8081, "HTTP"},
     {8888, "HTTP"},
 };
-
-/* Operating system classes, in report order. */
-static const char *const os_classes[] = {"Windows", "Unix", "Other", "Unknown"};
-#define OS_OTHER 2
 
 /* ISO 3166-1 alpha-2 codes and short English names, sorted by code. */
 static const struct {
@@ -386,6 +385,18 @@ port_label(int64_t port)
 	return "unknown";
 }
 
+const char *
+report_country_name(const char *code)
+{
+	return country_name(code);
+}
+
+const char *
+report_port_label(int64_t port)
+{
+	return port_label(port);
+}
+
 /* Building tables. */
 
 static void
@@ -640,8 +651,8 @@ fill_ports(struct query *q, struct table *t)
 	st = prepare(q,
 	    "SELECT service_port, sum(messages) AS n"
 	    " FROM rollup_minute WHERE" MINUTE_FILTER
-	    " GROUP BY service_port HAVING n > 0"
-	    " ORDER BY n DESC, service_port LIMIT :top");
+	    " GROUP BY service_port HAVING n > 0 OR sum(connections) > 0"
+	    " ORDER BY n DESC, service_port");
 	if (st == NULL)
 		return -1;
 	while ((rc = next_row(st)) > 0) {
@@ -657,50 +668,73 @@ fill_ports(struct query *q, struct table *t)
 }
 
 static const struct column os_cols[] = {
+    {"rank", "Rank", COL_INT},
     {"class", "OS class", COL_TEXT},
     {"emails", "Emails", COL_INT},
     {"percent", "%", COL_REAL},
 };
 
-/* A class this build does not know is counted as Other. */
-static size_t
-os_class_index(const char *cls)
-{
-	size_t i;
-
-	for (i = 0; i < NELEM(os_classes) && cls != NULL; i++)
-		if (strcmp(cls, os_classes[i]) == 0)
-			return i;
-	return OS_OTHER;
-}
-
+/*
+ * Emails per class of the SYN of their session.  Rollup rows with
+ * signature id 0 (no signature, or a PROXY relay) are Unknown.
+ */
 static int
 fill_os(struct query *q, struct table *t)
 {
-	int64_t counts[NELEM(os_classes)] = {0};
-	const char *cls;
 	sqlite3_stmt *st;
-	size_t i;
 	int rc;
 
 	st = prepare(q,
-	    "SELECT coalesce(i.os_class, 'Unknown'),"
-	    " sum(r.messages) FROM rollup_ip_day r"
-	    " LEFT JOIN ip i ON i.ip = r.source_ip"
-	    " WHERE" DAY_FILTER " GROUP BY 1");
+	    "SELECT coalesce(s.os_class, 'Unknown') AS c,"
+	    " sum(r.messages) AS n FROM rollup_os_day r"
+	    " LEFT JOIN os_signature s ON s.id = r.os_signature_id"
+	    " WHERE" DAY_FILTER " GROUP BY c HAVING n > 0"
+	    " ORDER BY n DESC, c");
 	if (st == NULL)
 		return -1;
 	while ((rc = next_row(st)) > 0) {
-		cls = (const char *)sqlite3_column_text(st, 0);
-		counts[os_class_index(cls)] += sqlite3_column_int64(st, 1);
+		table_add_row(t);
+		set_int(t, 0, (int64_t)t->nrows);
+		set_text(t, 1, (const char *)sqlite3_column_text(st, 0));
+		set_int(t, 2, sqlite3_column_int64(st, 1));
+		set_percent(t, 3, sqlite3_column_int64(st, 1), q->emails);
 	}
 	sqlite3_finalize(st);
-	for (i = 0; i < NELEM(os_classes); i++) {
+	return rc;
+}
+
+static const struct column os_label_cols[] = {
+    {"rank", "Rank", COL_INT},
+    {"label", "OS (p0f label)", COL_TEXT},
+    {"class", "OS class", COL_TEXT},
+    {"emails", "Emails", COL_INT},
+    {"percent", "%", COL_REAL},
+};
+
+static int
+fill_os_labels(struct query *q, struct table *t)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = prepare(q,
+	    "SELECT coalesce(s.os_label, 'unknown') AS l,"
+	    " coalesce(s.os_class, 'Unknown') AS c, sum(r.messages) AS n"
+	    " FROM rollup_os_day r"
+	    " LEFT JOIN os_signature s ON s.id = r.os_signature_id"
+	    " WHERE" DAY_FILTER " GROUP BY l, c HAVING n > 0"
+	    " ORDER BY n DESC, l");
+	if (st == NULL)
+		return -1;
+	while ((rc = next_row(st)) > 0) {
 		table_add_row(t);
-		set_text(t, 0, os_classes[i]);
-		set_int(t, 1, counts[i]);
-		set_percent(t, 2, counts[i], q->emails);
+		set_int(t, 0, (int64_t)t->nrows);
+		set_text(t, 1, (const char *)sqlite3_column_text(st, 0));
+		set_text(t, 2, (const char *)sqlite3_column_text(st, 1));
+		set_int(t, 3, sqlite3_column_int64(st, 2));
+		set_percent(t, 4, sqlite3_column_int64(st, 2), q->emails);
 	}
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -744,6 +778,7 @@ static const struct report_table {
 	size_t ncols;
 	bool single;
 	int (*fill)(struct query *, struct table *);
+	bool detail; /* only with --detail */
 } report_tables[] = {
     {"summary", "Summary", COLS(summary_cols), true, fill_summary},
     {"top_asns", "Top ASNs", COLS(asn_cols), false, fill_asns},
@@ -751,6 +786,8 @@ static const struct report_table {
 	fill_countries},
     {"service_ports", "Service ports", COLS(port_cols), false, fill_ports},
     {"source_os", "Source operating systems", COLS(os_cols), false, fill_os},
+    {"source_os_labels", "Source operating systems by p0f label",
+	COLS(os_label_cols), false, fill_os_labels, true},
     {"spams_per_day", "Spams per day", COLS(day_cols), false, fill_days},
 };
 
@@ -1042,6 +1079,8 @@ report_write(struct db *db, const struct report_options *opts, FILE *out,
 	for (i = 0; i < NELEM(report_tables) && rc == 0; i++) {
 		const struct report_table *rt = &report_tables[i];
 
+		if (rt->detail && !opts->detail)
+			continue;
 		tables[i] = (struct table){.key = rt->key,
 		    .title = rt->title,
 		    .cols = rt->cols,
@@ -1055,6 +1094,8 @@ report_write(struct db *db, const struct report_options *opts, FILE *out,
 	if (opts->format == REPORT_JSON)
 		root = json_object();
 	for (i = 0; i < NELEM(report_tables); i++) {
+		if (report_tables[i].detail && !opts->detail)
+			continue;
 		switch (opts->format) {
 		case REPORT_TEXT:
 			if (i > 0)
@@ -1093,7 +1134,8 @@ db_fail:
 static const char report_usage[] =
     "usage: spampot report [--db FILE] [--format text|csv|json|md]"
     " [--top N]\n"
-    "                      [--since DAY] [--until DAY] [--sensor NAME]\n";
+    "                      [--since DAY] [--until DAY] [--sensor NAME]\n"
+    "                      [--detail] [--charts DIR] [--p0f FILE]\n";
 
 static const char report_help[] =
     "\n"
@@ -1104,7 +1146,10 @@ static const char report_help[] =
     "source operating systems, and the emails per day.  Percentages are\n"
     "of all emails in the selection.  Addresses whose AS or country is\n"
     "unknown are left out of the ranked tables but counted in the totals.\n"
-    "Operating systems are Unknown until fingerprinting is added.\n"
+    "An email's operating system is the p0f class (Windows, Unix, Other)\n"
+    "of its session's SYN; sessions relayed with a PROXY header, and SYNs\n"
+    "that match nothing, are Unknown.  Every service port that took a\n"
+    "connection is listed, whatever --top says.\n"
     "\n"
     "Options:\n"
     "  --db FILE      database to read (default: $SPAMPOT_DB, or\n"
@@ -1118,10 +1163,36 @@ static const char report_help[] =
     "                 first day in the database)\n"
     "  --until DAY    last UTC day to count, inclusive (default: the last)\n"
     "  --sensor NAME  count only the events of sensor NAME\n"
+    "  --detail       add the operating systems by p0f label\n"
+    "  --charts DIR   also write the charts as SVG files into DIR, which\n"
+    "                 must exist: spams per day, emails per minute over\n"
+    "                 the last day of data (or --since to --until),\n"
+    "                 bandwidth per hour and sensor, connections per\n"
+    "                 port, and the top ASNs and countries\n"
+    "  --p0f FILE     p0f v3 database for signatures stored while none\n"
+    "                 could be read (default: $SPAMPOT_P0F, or\n"
+    "                 " P0F_DB_DEFAULT_PATH ")\n"
     "  -h, --help     show this help and exit\n"
     "\n"
     "Exit status: 0 on success; 1 when the database cannot be read or\n"
     "names no such sensor; 2 on invalid arguments.\n";
+
+/*
+ * Match the signatures that an ingest without a p0f database left
+ * unmatched, so that the OS tables count them.  Returns 0, or 1 with
+ * err set.
+ */
+static int
+match_pending(struct db *db, const char *p0f_path, char *err, size_t errlen)
+{
+	struct os_matcher *m = os_matcher_new(db, p0f_path, stderr);
+	uint64_t matched;
+	int rc;
+
+	rc = os_rematch(m, false, &matched, err, errlen) < 0 ? 1 : 0;
+	os_matcher_free(m);
+	return rc;
+}
 
 static int report_usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
@@ -1149,12 +1220,16 @@ cmd_report(int argc, char **argv)
 	    {"since", required_argument, NULL, 's'},
 	    {"until", required_argument, NULL, 'u'},
 	    {"sensor", required_argument, NULL, 'n'},
+	    {"detail", no_argument, NULL, 'D'},
+	    {"charts", required_argument, NULL, 'c'},
+	    {"p0f", required_argument, NULL, 'p'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct report_options opts = {
 	    .format = REPORT_TEXT, .top = REPORT_TOP_DEFAULT};
 	const char *db_path = db_default_path();
+	const char *p0f_path = NULL, *charts_dir = NULL;
 	int64_t days;
 	char err[512];
 	struct db *db;
@@ -1196,6 +1271,15 @@ cmd_report(int argc, char **argv)
 		case 'n':
 			opts.sensor = optarg;
 			break;
+		case 'D':
+			opts.detail = true;
+			break;
+		case 'c':
+			charts_dir = optarg;
+			break;
+		case 'p':
+			p0f_path = optarg;
+			break;
 		case 'h':
 			fputs(report_usage, stdout);
 			fputs(report_help, stdout);
@@ -1216,7 +1300,11 @@ cmd_report(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", progname, err);
 		return 1;
 	}
-	rc = report_write(db, &opts, stdout, err, sizeof(err)) < 0 ? 1 : 0;
+	rc = match_pending(db, p0f_path, err, sizeof(err));
+	if (rc == 0)
+		rc = report_write(db, &opts, stdout, err, sizeof(err)) < 0;
+	if (rc == 0 && charts_dir != NULL)
+		rc = charts_write(db, &opts, charts_dir, err, sizeof(err)) < 0;
 	if (rc != 0)
 		fprintf(stderr, "%s: %s\n", progname, err);
 	db_close(db);

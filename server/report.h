@@ -6,6 +6,8 @@
 #ifndef SPAMPOT_REPORT_H
 #define SPAMPOT_REPORT_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "db.h"
@@ -29,7 +31,14 @@ struct report_options {
 	const char *since;  /* first UTC day, YYYY-MM-DD, or NULL */
 	const char *until;  /* last UTC day, inclusive, or NULL */
 	const char *sensor; /* one sensor's name, or NULL for all */
+	bool detail;        /* add the OS table by p0f label */
 };
+
+/* The English short name of an ISO 3166-1 code, or "unknown". */
+const char *report_country_name(const char *code);
+
+/* The proxy or mail service usually found on port, or "unknown". */
+const char *report_port_label(int64_t port);
 
 /* Map "text", "csv", "json" or "md"; returns 0 or -1 if unknown. */
 int report_parse_format(const char *name, enum report_format *out);

@@ -788,7 +788,9 @@ report_json_matches_data(void **state)
 	row = json_array_get(json_object_get(root, "service_ports"), 1);
 	assert_string_equal(
 	    json_string_value(json_object_get(row, "service")), "HTTP (Squid)");
-	row = json_array_get(json_object_get(root, "source_os"), 3);
+	assert_int_equal(json_array_size(json_object_get(root, "source_os")), 1);
+	row = json_array_get(json_object_get(root, "source_os"), 0);
+	assert_int_equal(json_integer_value(json_object_get(row, "rank")), 1);
 	assert_string_equal(
 	    json_string_value(json_object_get(row, "class")), "Unknown");
 	assert_int_equal(json_integer_value(json_object_get(row, "emails")), 4);
@@ -820,7 +822,7 @@ report_text_csv_md_match_data(void **state)
 	    "\ntop_countries,2,US,United States,1,"
 	    "25.00\n"));
 	assert_non_null(strstr(out, "\nservice_ports,1,1080,SOCKS,3,75.00\n"));
-	assert_non_null(strstr(out, "\nsource_os,Unknown,4,100.00\n"));
+	assert_non_null(strstr(out, "\nsource_os,1,Unknown,4,100.00\n"));
 	assert_non_null(strstr(out, "\nspams_per_day,2026-11-01,3,60\n"));
 	free(out);
 
