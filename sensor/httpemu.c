@@ -446,7 +446,7 @@ size_t
 httpemu_respond(const struct http_request *req, const struct httpemu_env *env,
     char *out, size_t cap)
 {
-	/* Static, not on the stack: the daemon answers one at a time. */
+	/* Static, not on the stack: the daemon is single-threaded. */
 	static char body[HTTPEMU_RESPONSE_MAX];
 	struct outbuf o = {body, 0, sizeof(body), false};
 	size_t n;

@@ -19,7 +19,7 @@
 #include "httpproxy.h"
 #include "spampot_limits.h"
 
-/* The Server field of every answer: a common Squid release. */
+/* The Server field of every response: a common Squid release. */
 #define HTTPEMU_SERVER "squid/3.5.27"
 
 /* Largest response the emulator builds: an echo of a maximal head. */
@@ -74,7 +74,7 @@ int http_body_feed(struct http_body *b, const void *buf, size_t len,
 bool httpemu_is_judge(
     const struct http_request *req, const char *const *patterns, int npatterns);
 
-/* What the emulator tells about the connection it answers. */
+/* Connection details the emulator puts into its responses. */
 struct httpemu_env {
 	const char *remote_addr; /* the address the judge would see */
 	int remote_port;

@@ -17,7 +17,7 @@
 #define PROBE_ADDRS_MAX 4
 #define PROBE_PORTS_MAX (2 * (PROXY_CHAIN_DEPTH_MAX + 1))
 
-/* What marks a message as a probe of this sensor. */
+/* Marks that make a message a probe of this sensor. */
 struct probe_marks {
 	const char *addrs[PROBE_ADDRS_MAX]; /* as text, e.g. "192.0.2.1" */
 	int naddrs;

@@ -22,7 +22,7 @@ struct probe_relay;
 struct probe_relay *probe_relay_new(struct event_base *base,
     const struct sockaddr_storage *host, int per_hour, int per_domain);
 
-/* What probe_relay_submit() did with a message. */
+/* Outcome of probe_relay_submit() for one message. */
 enum probe_relay_result {
 	PROBE_RELAY_QUEUED, /* a connection to the smarthost is under way */
 	PROBE_RELAY_CAPPED, /* over a cap: not relayed */

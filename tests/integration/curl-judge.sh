@@ -19,7 +19,7 @@ start_sensor "$WORK/sensor.conf" "$http"
 
 url=http://judge.test.example/azenv.php
 
-# check_echo NAME FILE: FILE holds a judge page fetched with agent NAME.
+# check_echo NAME FILE: FILE contains a judge page fetched with agent NAME.
 check_echo() {
 	local name=$1 page=$2
 	if grep -qx "HTTP_USER_AGENT = judge-agent/$name" "$page" &&

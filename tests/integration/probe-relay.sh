@@ -1,7 +1,7 @@
 #!/bin/bash
 # With probe-relay on, only probe messages reach the smarthost (an SMTP
 # sink this test runs on 127.0.0.1), within the hourly caps in all and
-# per recipient domain; spam never does.  The sensor runs with its
+# per recipient domain.  Spam never does.  The sensor runs with its
 # seccomp filter, which then must allow the relay's connections.
 . "$TESTS/integration/lib.sh"
 
@@ -73,7 +73,7 @@ fi
 expect_eq "relayed body" 1 "$(grep -l 'Test message pattern.\\r\\n..dot line' \
     "$WORK"/sink/*.json | wc -l)"
 
-# What each message's event says: recipient, probe, relay outcome.
+# Each message's event: recipient, probe flag and relay outcome.
 expect_eq "message events" \
     "checker@a.test.example True capped
 checker@a.test.example True queued
