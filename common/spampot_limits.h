@@ -232,4 +232,58 @@
  */
 #define P0F_DB_SIZE_MAX (1024 * 1024)
 
+/* The web dashboard (spampot web). */
+
+/*
+ * Longest request URI, query included.  Our own links stay far below
+ * 1 KiB; a longer one is a probe, answered 414 before it is parsed.
+ */
+#define WEB_URI_MAX 2048
+
+/* Query parameters per request; every page takes fewer than ten. */
+#define WEB_PARAMS_MAX 16
+
+/* Bytes of one decoded query parameter value (an IP, a day, a name). */
+#define WEB_PARAM_VALUE_MAX 128
+
+/*
+ * Bytes libmicrohttpd may use per connection for the request line and
+ * headers.  A request whose head does not fit gets 431 or 414; 32 KiB
+ * holds any browser's headers with room to spare.
+ */
+#define WEB_CONN_MEMORY_MAX (32 * 1024)
+
+/* Open connections in all, and from one address: one analyst's tabs. */
+#define WEB_CONNECTIONS_MAX    64
+#define WEB_CONNECTIONS_PER_IP 16
+
+/* Seconds an idle connection stays open. */
+#define WEB_IDLE_TIMEOUT 30
+
+/* Messages per page of the message list. */
+#define WEB_PAGE_SIZE 50
+
+/*
+ * Bytes of a message the viewer decodes and shows, and the largest
+ * body it decompresses for a download: the sensor stores no larger.
+ */
+#define WEB_VIEW_BYTES_MAX (1024 * 1024)
+#define WEB_RAW_BYTES_MAX  SMTP_MESSAGE_SIZE_MAX
+
+/* MIME parts the viewer lists, and how deep multiparts may nest. */
+#define WEB_MIME_PARTS_MAX 64
+#define WEB_MIME_DEPTH_MAX 4
+
+/* Header fields of one message or part the viewer lists. */
+#define WEB_MIME_HEADERS_MAX 256
+
+/*
+ * Largest SVG chart the dashboard serves.  The chart writer caps its
+ * points at 400 per series, so 1 MiB is an estimate with a wide margin.
+ */
+#define WEB_CHART_BYTES_MAX (1024 * 1024)
+
+/* Largest heartbeat.json read for the overview. */
+#define WEB_HEARTBEAT_MAX (64 * 1024)
+
 #endif
