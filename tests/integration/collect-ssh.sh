@@ -1,0 +1,236 @@
+#!/bin/bash
+# spampot collect pulls real sensors' spools through a real sshd on
+# 127.0.0.1, ingests them under their configured names and records each
+# attempt.  A sensor whose sshd is gone is reported while the others are
+# collected.  A pull cut half way, by killing rsync or by killing collect
+# itself with SIGKILL, leaves a database that the next run makes equal
+# to one from uninterrupted runs.  With confirm = yes, the sensor deletes
+# exactly the closed events files and bodies the server holds.
+. "$TESTS/integration/lib.sh"
+. "$TESTS/integration/collect-lib.sh"
+
+read -r port_a port_b port_c dead <<<"$(free_ports 4 | tr '\n' ' ')"
+start_sshd
+for name in a b c; do
+	port_var=port_$name
+	named_config "$name" "${!port_var}"
+	start_named "$name" "${!port_var}"
+done
+for name in a b c; do
+	wait_heartbeat "$name"
+done
+
+for i in 1 2 3; do
+	send_mail "$port_a" "a$i" || fail "swaks to a: $(tail -n 3 "$WORK/swaks-a$i.log")"
+done
+for i in 1 2 3 4 5; do
+	send_mail "$port_b" "b$i" || fail "swaks to b: $(tail -n 3 "$WORK/swaks-b$i.log")"
+done
+for i in 1 2; do
+	send_mail "$port_c" "c$i" || fail "swaks to c: $(tail -n 3 "$WORK/swaks-c$i.log")"
+done
+
+conf=$WORK/collector.conf
+collector_head "$conf" "$WORK/mirror" "$WORK/collect.db" "parallel = 2"
+remote_sensor "$conf" a
+remote_sensor "$conf" b
+local_sensor "$conf" c
+# d stands for a sensor whose sshd is gone: nothing listens on its port.
+printf '\n[sensor d]\nhost = 127.0.0.1\nport = %s\nuser = %s\nkey = %s\npath = %s\n' \
+    "$dead" "$SSH_USER" "$SSH_KEY" "$WORK/a/spool" >>"$conf"
+
+# run_collect CONFIG TAG: collect, keeping its output; sets status.
+run_collect() {
+	status=0
+	"$SPAMPOT" collect --config "$1" >"$WORK/collect-$2.out" \
+	    2>"$WORK/collect-$2.err" || status=$?
+}
+
+# count_bodies DIR: finished bodies, not rsync's partial files.
+count_bodies() {
+	find "$1" -name '.*' -prune -o -name '*.zst' -print | wc -l
+}
+
+# expect_line TAG REGEX: a line of collect's output matches.
+expect_line() {
+	if grep -qE "$2" "$WORK/collect-$1.out"; then
+		pass "collect $1: $(grep -E "$2" "$WORK/collect-$1.out" | head -n 1)"
+	else
+		fail "collect $1: no line matching '$2' in: $(cat "$WORK/collect-$1.out" "$WORK/collect-$1.err")"
+	fi
+}
+
+run_collect "$conf" first
+expect_eq "collect status with sensor d down" 1 "$status"
+expect_line first '^a: ok: '
+expect_line first '^b: ok: '
+expect_line first '^c: ok: '
+expect_line first '^d: transfer-failed after .*Connection refused'
+expect_eq "messages per sensor" "a 3 b 5 c 2 " \
+    "$(messages_by_sensor "$WORK/collect.db" | tr '\n' ' ')"
+expect_eq "recorded outcomes" "a ok b ok c ok d transfer-failed " \
+    "$(sqlite3 -batch -noheader -separator ' ' "$WORK/collect.db" \
+	"SELECT sensor, outcome FROM collect_attempt ORDER BY sensor" |
+	tr '\n' ' ')"
+expect_eq "bytes recorded for a" 1 \
+    "$(sqlite3 -batch -noheader "$WORK/collect.db" \
+	"SELECT bytes > 0 FROM collect_attempt WHERE sensor = 'a'")"
+
+# The mirror contains what ingest and status need, and nothing else.
+[ -s "$WORK/mirror/a/heartbeat.json" ] && pass "heartbeat mirrored" ||
+    fail "no heartbeat.json in the mirror of a"
+[ -e "$WORK/mirror/a/secret" ] && fail "the sensor's secret was pulled" ||
+    pass "secret not pulled"
+[ -e "$WORK/mirror/a/tmp" ] && fail "the sensor's tmp/ was pulled" ||
+    pass "tmp/ not pulled"
+expect_eq "bodies mirrored for b" 5 \
+    "$(count_bodies "$WORK/mirror/b/bodies")"
+[ -e "$WORK/mirror/c" ] && fail "a local sensor got a mirror" ||
+    pass "local sensor read in place"
+
+# A big body and a bandwidth limit make a pull that lasts seconds.
+head -c 3000000 /dev/urandom | base64 -w 76 >"$WORK/big.txt"
+send_mail "$port_a" big-a "$WORK/big.txt" ||
+    fail "swaks big body to a: $(tail -n 3 "$WORK/swaks-big-a.log")"
+slow=$WORK/slow.conf
+collector_head "$slow" "$WORK/mirror" "$WORK/collect.db" "bwlimit-kbps = 200"
+remote_sensor "$slow" a
+remote_sensor "$slow" b
+
+# wait_partial SENSOR: until some of a body has arrived, unfinished (20 s).
+wait_partial() {
+	local i
+	for i in $(seq 200); do
+		if [ -n "$(find "$WORK/mirror/$1/bodies" -name '.*' -type f \
+		    -size +64k 2>/dev/null | head -n 1)" ]; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# big_sha SENSOR: the hash of the big message in the sensor's spool.
+big_sha() {
+	cat "$WORK/$1/spool/events/"*.jsonl | jq -r \
+	    'select(.["event.action"] == "message.stored" and
+	    .["message.size"] > 1000000) | .["message.sha256"]'
+}
+
+# 1. rsync killed half way.
+"$SPAMPOT" collect --config "$slow" >"$WORK/collect-cut.out" \
+    2>"$WORK/collect-cut.err" &
+collect_pid=$!
+if wait_partial a; then
+	pass "part of the big body arrived"
+else
+	fail "no partial body in the mirror of a"
+fi
+for rsync_pid in $(pgrep -P "$collect_pid" -x rsync); do
+	kill -KILL "$rsync_pid"
+done
+status=0
+wait "$collect_pid" || status=$?
+expect_eq "collect status after rsync was killed" 1 "$status"
+expect_line cut '^a: transfer-failed after .*killed by signal 9'
+sha=$(big_sha a)
+expect_eq "big body of a in the mirror before the rerun" absent \
+    "$([ -f "$WORK/mirror/a/bodies/${sha:0:2}/${sha:2:2}/$sha.zst" ] && echo present || echo absent)"
+expect_eq "messages of a after the cut" 3 \
+    "$(sqlite3 -batch -noheader "$WORK/collect.db" \
+	"SELECT count(*) FROM message m JOIN sensor s ON s.id = m.sensor_id
+	WHERE s.name = 'a'")"
+
+# 2. collect itself killed with SIGKILL: its rsync dies with it.
+cp "$WORK/big.txt" "$WORK/big-b.txt"
+echo "for b" >>"$WORK/big-b.txt"
+send_mail "$port_b" big-b "$WORK/big-b.txt" ||
+    fail "swaks big body to b: $(tail -n 3 "$WORK/swaks-big-b.log")"
+"$SPAMPOT" collect --config "$slow" >"$WORK/collect-kill.out" \
+    2>"$WORK/collect-kill.err" &
+collect_pid=$!
+wait_partial b || fail "no partial body in the mirror of b"
+rsync_pids=$(pgrep -P "$collect_pid" -x rsync | tr '\n' ' ')
+kill -KILL "$collect_pid"
+wait "$collect_pid" 2>/dev/null || true
+sleep 0.5
+left=
+for pid in $rsync_pids; do
+	running "$pid" && left="$left $pid"
+done
+expect_eq "rsync processes left after collect was killed" "" "$left"
+
+run_collect "$conf" rerun
+expect_line rerun '^a: ok: '
+expect_line rerun '^b: ok: '
+expect_eq "messages per sensor after the reruns" "a 4 b 6 c 2 " \
+    "$(messages_by_sensor "$WORK/collect.db" | tr '\n' ' ')"
+for name in a b; do
+	sha=$(big_sha "$name")
+	got=$(zstd -dcq "$WORK/mirror/$name/bodies/${sha:0:2}/${sha:2:2}/$sha.zst" |
+	    sha256sum | cut -d' ' -f1)
+	expect_eq "big body of $name intact in the mirror" "$sha" "$got"
+done
+
+# The same spools collected without interruption, into a fresh mirror
+# and database, must give the same rows.
+ref=$WORK/reference.conf
+collector_head "$ref" "$WORK/mirror-ref" "$WORK/reference.db"
+remote_sensor "$ref" a
+remote_sensor "$ref" b
+local_sensor "$ref" c
+run_collect "$ref" reference
+expect_eq "reference collect status" 0 "$status"
+expect_eq "interrupted runs equal an uninterrupted one" \
+    "$(db_digest "$WORK/reference.db")" "$(db_digest "$WORK/collect.db")"
+before=$(db_digest "$WORK/collect.db")
+run_collect "$conf" again
+expect_eq "another run changes no row" "$before" \
+    "$(db_digest "$WORK/collect.db")"
+
+# Confirm: a restart closes a's events file.  The list names it and
+# the bodies of all ingested messages, and never the open file.
+stop_named a
+start_named a "$port_a"
+send_mail "$port_a" a-after || fail "swaks to a after the restart"
+for _ in $(seq 50); do
+	[ "$(ls "$WORK/a/spool/events" | wc -l)" -ge 2 ] && break
+	sleep 0.1
+done
+old_events=$(ls "$WORK/a/spool/events" | sort | head -n 1)
+new_events=$(ls "$WORK/a/spool/events" | sort | tail -n 1)
+confirm=$WORK/confirm.conf
+collector_head "$confirm" "$WORK/mirror" "$WORK/collect.db" "confirm = yes"
+remote_sensor "$confirm" a
+run_collect "$confirm" confirm
+expect_line confirm '^a: ok: .* 6 files confirmed'
+list=$WORK/mirror/.state/a/confirm.txt
+grep -qx "events/$old_events" "$list" && pass "closed events file listed" ||
+    fail "events/$old_events not in the confirm list"
+grep -qx "events/$new_events" "$list" && fail "the open events file was listed" ||
+    pass "open events file not listed"
+expect_eq "bodies listed" 5 "$(grep -c '^bodies/' "$list")"
+for _ in $(seq 100); do
+	[ -e "$WORK/a/spool/confirm/a.txt" ] || break
+	sleep 0.1
+done
+[ -e "$WORK/a/spool/confirm/a.txt" ] && fail "the sensor did not read the confirm list" ||
+    pass "sensor read the confirm list"
+[ -e "$WORK/a/spool/events/$old_events" ] && fail "closed events file not deleted" ||
+    pass "closed events file deleted on the sensor"
+[ -e "$WORK/a/spool/events/$new_events" ] && pass "open events file kept" ||
+    fail "the open events file was deleted"
+expect_eq "bodies left on the sensor" 0 \
+    "$(count_bodies "$WORK/a/spool/bodies")"
+[ -s "$WORK/a/spool/secret" ] && pass "secret kept" || fail "secret deleted"
+expect_eq "bodies still in the mirror" 5 \
+    "$(count_bodies "$WORK/mirror/a/bodies")"
+run_collect "$confirm" after-confirm
+expect_line after-confirm '^a: ok: '
+expect_eq "messages per sensor after confirm" "a 5 b 6 c 2 " \
+    "$(messages_by_sensor "$WORK/collect.db" | tr '\n' ' ')"
+
+for name in a b c; do
+	stop_named "$name"
+done
+finish
