@@ -9,6 +9,7 @@ int cmd_ingest(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_fingerprint(int argc, char **argv);
+int cmd_web(int argc, char **argv);
 int cmd_reclassify(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_status(int argc, char **argv);

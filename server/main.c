@@ -28,6 +28,8 @@ static const struct command {
 	"send a spam corpus to a sensor through its proxies"},
     {"fingerprint", cmd_fingerprint,
 	"guess the operating system of hosts in a packet capture (p0f)"},
+    {"web", cmd_web,
+	"serve the dashboard: sensors, reports, charts, messages, metrics"},
     {"reclassify", cmd_reclassify,
 	"match stored SYN signatures again with a newer p0f database"},
 };

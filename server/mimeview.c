@@ -398,6 +398,18 @@ is_delimiter(struct span line, const char *boundary, bool *last)
 	return true;
 }
 
+static bool
+is_blank(struct span s)
+{
+	size_t i;
+
+	for (i = 0; i < s.len; i++)
+		if (s.p[i] != ' ' && s.p[i] != '\t' && s.p[i] != '\r' &&
+		    s.p[i] != '\n')
+			return false;
+	return true;
+}
+
 static void
 walk_multipart(
     struct walk *w, const struct entity *e, struct span body, int depth)
@@ -425,10 +437,11 @@ walk_multipart(
 			return;
 		part.p = body.p + pos;
 	}
-	/* An unclosed last part is still shown, unless it is empty. */
-	if (part.p != NULL && part.p < body.p + body.len) {
+	/* An unclosed last part is still shown, unless it is blank. */
+	if (part.p != NULL) {
 		part.len = (size_t)(body.p + body.len - part.p);
-		walk_entity(w, part, depth + 1);
+		if (!is_blank(part))
+			walk_entity(w, part, depth + 1);
 	}
 }
 

@@ -435,6 +435,29 @@ test_mime_multipart_decoding(void **state)
 }
 
 static void
+test_mime_unclosed_multipart(void **state)
+{
+	static const char blank_tail[] =
+	    "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+	    "--b\r\n\r\none\r\n--b\r\n\r\n";
+	static const char text_tail[] =
+	    "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\n\none\n--b\n\ntwo, never closed\n";
+	json_t *view;
+
+	(void)state;
+	/* A blank unclosed last part is the end, not another part. */
+	view = mime_view(blank_tail, sizeof(blank_tail) - 1);
+	assert_int_equal(json_array_size(json_object_get(view, "parts")), 1);
+	assert_string_equal(part_text(view, 0), "one");
+	json_decref(view);
+	view = mime_view(text_tail, sizeof(text_tail) - 1);
+	assert_int_equal(json_array_size(json_object_get(view, "parts")), 2);
+	assert_string_equal(part_text(view, 1), "two, never closed\n");
+	json_decref(view);
+}
+
+static void
 test_mime_nesting_capped(void **state)
 {
 	struct sbuf b;
@@ -514,6 +537,7 @@ main(void)
 	    cmocka_unit_test(test_valid_day),
 	    cmocka_unit_test(test_mime_plain),
 	    cmocka_unit_test(test_mime_multipart_decoding),
+	    cmocka_unit_test(test_mime_unclosed_multipart),
 	    cmocka_unit_test(test_mime_nesting_capped),
 	    cmocka_unit_test(test_mime_parts_capped),
 	    cmocka_unit_test(test_mime_no_body),
