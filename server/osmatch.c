@@ -442,16 +442,16 @@ static int
 rematch_rows(struct os_matcher *m, bool all, uint64_t *changed)
 {
 	struct os_entry e;
-	size_t n, i;
+	size_t n, i, todo;
 	bool matched;
 	char **list;
 	int rc;
 
 	*changed = 0;
-	if (p0f(m) == NULL)
-		return 0;
 	list = pending_signatures(m, all, &n, &rc);
-	for (i = 0; i < n && rc == 0; i++) {
+	/* Without a database nothing changes; p0f() has warned. */
+	todo = n > 0 && p0f(m) != NULL ? n : 0;
+	for (i = 0; i < todo && rc == 0; i++) {
 		memset(&e, 0, sizeof(e));
 		match_text(m, list[i], &e, &matched);
 		rc = store_match(m, list[i], &e, matched);
