@@ -2,10 +2,16 @@
 """Request tunnels everywhere from the sensor's proxies; check the replies.
 
 Every request goes to the sensor on 127.0.0.1; the targets in them are
-only data.  A CONNECT to a mail port (25, 587) must be granted and lead
-to an SMTP greeting on the same socket; everything else must be refused
-with the code a real proxy would use.  Prints one line per request and
-exits 1 if any answer was wrong.  Standard library only.
+only data.  What a granted tunnel leads to is always an emulator on the
+same socket:
+- a mail port (25, 587): the SMTP emulator, which greets with 220;
+- port 80: the HTTP origin emulator, which answers a GET with a page;
+- one of the sensor's own addresses on a port it serves (a listener's
+  port or service port): that listener, here the HTTP proxy, which
+  answers an absolute-URI GET with a page (a chain);
+everything else must be refused with the code a real proxy would use.
+Prints one line per request and exits 1 if any answer was wrong.
+Standard library only.
 """
 
 import argparse
@@ -15,6 +21,10 @@ import struct
 import sys
 
 MAIL_PORTS = (25, 587)
+HTTP_PORTS = (80,)
+OWN_ADDRESSES = ("127.0.0.1",)
+# Filled in by main(): the listeners' ports and service ports.
+SERVED_PORTS = set()
 PORTS = (21, 22, 25, 80, 110, 143, 443, 465, 587, 2525, 6667, 8080)
 IPV4_TARGETS = ("127.0.0.1", "127.0.0.2", "192.0.2.1", "198.51.100.25",
                 "203.0.113.80")
@@ -28,6 +38,7 @@ class Probe:
         self.timeout = timeout
         self.failures = 0
         self.count = 0
+        self.granted = {"mail": 0, "http": 0, "chain": 0}
 
     def connect(self):
         return socket.create_connection(("127.0.0.1", self.port),
@@ -62,13 +73,36 @@ def recv_line(sock, limit=4096):
     return data
 
 
-def after_tunnel(sock):
-    """Return the SMTP greeting's code after a tunnel, or 'closed'."""
+def tunnel_kind(host, port):
+    """What a CONNECT to host:port must lead to."""
+    if host in OWN_ADDRESSES and port in SERVED_PORTS:
+        return "chain"
+    if port in MAIL_PORTS:
+        return "mail"
+    if port in HTTP_PORTS:
+        return "http"
+    return "refused"
+
+
+def after_tunnel(sock, kind="mail"):
+    """The first reply code behind a granted tunnel, or 'closed'."""
+    if kind == "http":
+        sock.sendall(b"GET /index.html HTTP/1.0\r\nHost: www.target.example"
+                     b"\r\n\r\n")
+    elif kind == "chain":
+        sock.sendall(b"GET http://www.target.example/ HTTP/1.0\r\n\r\n")
     line = recv_line(sock)
     if not line:
         return "closed"
-    sock.sendall(b"QUIT\r\n")
-    return line[:3].decode("ascii", "replace")
+    if kind == "mail":
+        sock.sendall(b"QUIT\r\n")
+        return line[:3].decode("ascii", "replace")
+    parts = line.split()
+    return parts[1].decode("ascii", "replace") if len(parts) > 1 else "none"
+
+
+# What after_tunnel() returns when the emulator behind a tunnel works.
+GREETING = {"mail": "220", "http": "200", "chain": "200"}
 
 
 def expect_closed(sock):
@@ -94,9 +128,11 @@ def socks4(p, host, port):
         reply = recv_exact(s, 8)
         code = reply[1] if len(reply) == 8 and reply[0] == 0 else None
         case = "%s %s:%d" % (name, host, port)
-        if port in MAIL_PORTS:
-            p.check(case, "0x5a 220", "%s %s" % (hex_or(code),
-                                                 after_tunnel(s)))
+        kind = tunnel_kind(host, port)
+        if kind != "refused":
+            p.granted[kind] += 1
+            p.check(case, "0x5a " + GREETING[kind],
+                    "%s %s" % (hex_or(code), after_tunnel(s, kind)))
         else:
             p.check(case, "0x5b closed", "%s %s" % (hex_or(code),
                                                     expect_closed(s)))
@@ -148,12 +184,14 @@ def socks5(p, host, port, command=1, auth=False):
         code = socks5_reply(s)
         case = "socks5%s cmd %d %s:%d" % ("+auth" if auth else "", command,
                                           host, port)
+        kind = tunnel_kind(host, port)
         if command != 1:
             p.check(case, "0x07 closed", "%s %s" % (hex_or(code),
                                                     expect_closed(s)))
-        elif port in MAIL_PORTS:
-            p.check(case, "0x00 220", "%s %s" % (hex_or(code),
-                                                 after_tunnel(s)))
+        elif kind != "refused":
+            p.granted[kind] += 1
+            p.check(case, "0x00 " + GREETING[kind],
+                    "%s %s" % (hex_or(code), after_tunnel(s, kind)))
         else:
             p.check(case, "0x05 closed", "%s %s" % (hex_or(code),
                                                     expect_closed(s)))
@@ -181,9 +219,12 @@ def http_connect(p, host, port):
                   .encode())
         status = http_status(s)
         case = "http CONNECT %s" % authority
-        if port in MAIL_PORTS:
+        kind = tunnel_kind(host, port)
+        if kind != "refused":
+            p.granted[kind] += 1
             http_head_end(s)
-            p.check(case, "200 220", "%s %s" % (status, after_tunnel(s)))
+            p.check(case, "200 " + GREETING[kind],
+                    "%s %s" % (status, after_tunnel(s, kind)))
         else:
             p.check(case, "503", status)
 
@@ -194,7 +235,8 @@ def http_get(p, url, method="GET"):
         s.sendall(("%s %s HTTP/1.1\r\nHost: %s\r\nAccept: */*\r\n"
                    "Content-Length: 0\r\n\r\n" % (method, url, host))
                   .encode())
-        p.check("http %s %s" % (method, url), "503", http_status(s))
+        # The origin emulator answers with a page; nothing is fetched.
+        p.check("http %s %s" % (method, url), "200", http_status(s))
 
 
 def main():
@@ -202,7 +244,11 @@ def main():
     ap.add_argument("--socks", type=int, required=True)
     ap.add_argument("--http", type=int, required=True)
     ap.add_argument("--timeout", type=float, default=10)
+    ap.add_argument("--served-ports", default="",
+                    help="comma-separated ports the sensor's listeners "
+                         "serve (their ports and service ports)")
     args = ap.parse_args()
+    SERVED_PORTS.update(int(x) for x in args.served_ports.split(",") if x)
     sp = Probe(args.socks, args.timeout)
     hp = Probe(args.http, args.timeout)
 
@@ -226,7 +272,11 @@ def main():
 
     total = sp.count + hp.count
     failures = sp.failures + hp.failures
-    print("%d requests, %d wrong" % (total, failures))
+    granted = {k: sp.granted[k] + hp.granted[k] for k in sp.granted}
+    # The last line is read by no-outbound.sh.
+    print("%d requests, %d wrong, %d mail tunnels, %d http tunnels, "
+          "%d chains" % (total, failures, granted["mail"], granted["http"],
+                         granted["chain"]))
     sys.exit(1 if failures else 0)
 
 
