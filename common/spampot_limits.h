@@ -168,6 +168,13 @@
 /* Source addresses tracked for the per-address cap (a hash table). */
 #define CONN_TRACKED_IPS_MAX 65536
 
+/*
+ * Least burst of a bandwidth cap's token bucket, in bytes: one read of
+ * libevent's (16 KiB), so that a single read can always be charged
+ * whole.  Above it the burst is one second of the configured rate.
+ */
+#define RATE_BURST_MIN 16384
+
 /* Listeners one sensor may configure. */
 #define LISTENERS_MAX 64
 
