@@ -567,7 +567,11 @@ heartbeat_current(const char *spool, char *buf, size_t size)
 	json_decref(root);
 }
 
-/* Whether the mirror's events file was ingested to its last byte. */
+/*
+ * Whether the mirror's events file was ingested to its last byte.
+ * NOTE: a file cut mid-line by a sensor crash never is, so it is never
+ * confirmed and stays on the sensor until an operator removes it.
+ */
 static bool
 events_ingested(struct collect *c, const struct job *job, const struct entry *e)
 {

@@ -183,6 +183,25 @@ run_collect "$ref" reference
 expect_eq "reference collect status" 0 "$status"
 expect_eq "interrupted runs equal an uninterrupted one" \
     "$(db_digest "$WORK/reference.db")" "$(db_digest "$WORK/collect.db")"
+# SIGKILL at assorted moments of fresh runs (pulling, ingesting or
+# recording), then one run to the end: the same rows again.
+killed=$WORK/killed.conf
+collector_head "$killed" "$WORK/mirror-killed" "$WORK/killed.db"
+remote_sensor "$killed" a
+remote_sensor "$killed" b
+local_sensor "$killed" c
+for delay in 0.05 0.2 0.4 0.7 1.0 1.5; do
+	"$SPAMPOT" collect --config "$killed" >/dev/null 2>&1 &
+	collect_pid=$!
+	sleep "$delay"
+	kill -KILL "$collect_pid" 2>/dev/null || true
+	wait "$collect_pid" 2>/dev/null || true
+done
+run_collect "$killed" after-kills
+expect_eq "collect status after the kills" 0 "$status"
+expect_eq "runs killed at random equal an uninterrupted one" \
+    "$(db_digest "$WORK/reference.db")" "$(db_digest "$WORK/killed.db")"
+
 before=$(db_digest "$WORK/collect.db")
 run_collect "$conf" again
 expect_eq "another run changes no row" "$before" \
