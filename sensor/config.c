@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,8 @@ config_defaults(struct sensor_config *cfg)
 	cfg->min_free_disk_mb = 256;
 	cfg->chroot = true;
 	cfg->seccomp = true;
+	cfg->handshake_timeout = PROXY_HANDSHAKE_TIMEOUT;
+	cfg->idle_timeout = SMTP_IDLE_TIMEOUT;
 	set_list_defaults(cfg);
 }
 
@@ -271,6 +274,53 @@ parse_ports(const char *key, const char *value, int *ports, int *n, int line,
 }
 
 /*
+ * Largest bandwidth cap: a gigabyte per second is more than a sensor's
+ * link, and it keeps every bucket's arithmetic far from overflow.
+ */
+#define RATE_CONFIG_MAX 1000000000
+
+/*
+ * Numeric keys of the bandwidth caps and timeouts.  A timeout may only
+ * be lowered from its built-in value, so that a configuration cannot
+ * let a peer hold a connection longer than spampot_limits.h allows.
+ */
+static const struct {
+	const char *key;
+	size_t offset;
+	long min, max;
+} limit_keys[] = {
+	{ "rate-in", offsetof(struct sensor_config, rate_in), 0,
+	    RATE_CONFIG_MAX },
+	{ "rate-out", offsetof(struct sensor_config, rate_out), 0,
+	    RATE_CONFIG_MAX },
+	{ "rate-in-per-ip", offsetof(struct sensor_config, rate_in_per_ip),
+	    0, RATE_CONFIG_MAX },
+	{ "rate-out-per-ip", offsetof(struct sensor_config, rate_out_per_ip),
+	    0, RATE_CONFIG_MAX },
+	{ "handshake-timeout",
+	    offsetof(struct sensor_config, handshake_timeout), 1,
+	    PROXY_HANDSHAKE_TIMEOUT },
+	{ "idle-timeout", offsetof(struct sensor_config, idle_timeout), 1,
+	    SMTP_IDLE_TIMEOUT },
+};
+
+/* Keys of limit_keys; returns 1 when key is not one of them. */
+static int
+limit_key(struct sensor_config *cfg, const char *key, const char *value,
+    int line, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(limit_keys); i++)
+		if (strcmp(key, limit_keys[i].key) == 0)
+			return parse_number(key, value, limit_keys[i].min,
+			    limit_keys[i].max,
+			    (int *)((char *)cfg + limit_keys[i].offset), line,
+			    err, errlen);
+	return 1;
+}
+
+/*
  * Parse "192.0.2.1:25" or "[2001:db8::1]:25" into ss.  Names are not
  * accepted: the sensor resolves nothing.
  */
@@ -361,6 +411,8 @@ sensor_key(struct sensor_config *cfg, const char *key, const char *value,
 	int rc;
 
 	if ((rc = deception_key(cfg, key, value, line, err, errlen)) != 1)
+		return rc;
+	if ((rc = limit_key(cfg, key, value, line, err, errlen)) != 1)
 		return rc;
 
 	if (strcmp(key, "name") == 0) {

@@ -62,6 +62,15 @@ struct sensor_config {
 	char user[64];			/* to run as after binding, as root */
 	bool chroot;			/* into the spool, as root */
 	bool seccomp;
+
+	/* Bandwidth caps in bytes per second; 0 means no cap. */
+	int rate_in, rate_out;			/* the whole sensor */
+	int rate_in_per_ip, rate_out_per_ip;	/* each source address */
+
+	/* Timeouts in seconds, never above their spampot_limits.h values. */
+	int handshake_timeout;		/* PROXY_HANDSHAKE_TIMEOUT */
+	int idle_timeout;		/* SMTP_IDLE_TIMEOUT */
+
 	struct listener_config listeners[LISTENERS_MAX];
 	int nlisteners;
 

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "jsonw.h"
+#include "ratelimit.h"
 #include "spool.h"
 
 struct conn;
@@ -41,6 +42,8 @@ struct server {
 
 	int nconns;
 	struct iptable *per_ip;
+	struct rate_pair rate;		/* the sensor's bandwidth caps */
+	bool rate_limited;		/* a cap is set, per sensor or address */
 	long body_bytes;		/* reserved by SMTP sessions */
 
 	char boot_id[9];		/* random, prefixes session ids */
@@ -70,6 +73,13 @@ void server_wait_commit(struct server *srv, struct conn *c);
 /* Count a connection from ip; false when a cap forbids it. */
 bool server_admit(struct server *srv, const char *ip, const char **why);
 void server_release(struct server *srv, const char *ip);
+
+/*
+ * Put bev, from the admitted address ip, under the bandwidth caps;
+ * NULL when none is set.  Free the gate before releasing ip.
+ */
+struct rate_gate *server_rate_gate(struct server *srv,
+    struct bufferevent *bev, const char *ip);
 
 /* session.c */
 

@@ -47,9 +47,17 @@
 /* Buckets of the per-address connection table. */
 #define IPTABLE_BUCKETS 4096
 
+/*
+ * One source address's open connections and bandwidth caps.  The entry
+ * goes when its last connection closes.
+ * NOTE: so its buckets start full again on the next connection, and a
+ * client that reconnects gets a fresh burst each time; only the
+ * sensor's caps bound that.
+ */
 struct ipcount {
 	struct ipcount *next;
 	int count;
+	struct rate_pair rate;
 	char ip[ADDR_TEXT_MAX];
 };
 
@@ -95,6 +103,8 @@ server_admit(struct server *srv, const char *ip, const char **why)
 		}
 		*pp = xcalloc(1, sizeof(**pp));
 		strlcpy_((*pp)->ip, ip, sizeof((*pp)->ip));
+		rate_pair_init(&(*pp)->rate, srv->cfg->rate_in_per_ip,
+		    srv->cfg->rate_out_per_ip, now_usec());
 		srv->per_ip->entries++;
 	}
 	if ((*pp)->count >= srv->cfg->max_connections_per_ip) {
@@ -119,6 +129,23 @@ server_release(struct server *srv, const char *ip)
 		free(e);
 		srv->per_ip->entries--;
 	}
+}
+
+struct rate_gate *
+server_rate_gate(struct server *srv, struct bufferevent *bev, const char *ip)
+{
+	const struct sensor_config *cfg = srv->cfg;
+	struct ipcount *e = *ip_find(srv->per_ip, ip);
+	struct rate_pair *per_ip = NULL;
+
+	if (!srv->rate_limited)
+		return NULL;
+	if (e == NULL)
+		abort();	/* a gate for an address never admitted */
+	if (cfg->rate_in_per_ip > 0 || cfg->rate_out_per_ip > 0)
+		per_ip = &e->rate;
+	return rate_gate_new(bev, per_ip,
+	    cfg->rate_in > 0 || cfg->rate_out > 0 ? &srv->rate : NULL);
 }
 
 void
@@ -464,6 +491,9 @@ server_run(const struct sensor_config *cfg)
 		fatal(1, "getrandom: %s", strerror(errno));
 	snprintf(srv.boot_id, sizeof(srv.boot_id), "%08x", boot);
 	srv.per_ip = xcalloc(1, sizeof(*srv.per_ip));
+	rate_pair_init(&srv.rate, cfg->rate_in, cfg->rate_out, now_usec());
+	srv.rate_limited = cfg->rate_in > 0 || cfg->rate_out > 0 ||
+	    cfg->rate_in_per_ip > 0 || cfg->rate_out_per_ip > 0;
 	if ((srv.spool = spool_open(cfg->spool, err, sizeof(err))) == NULL)
 		fatal(1, "%s", err);
 	if ((srv.base = event_base_new()) == NULL)

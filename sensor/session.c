@@ -143,6 +143,7 @@ struct conn {
 
 	struct event *timer;		/* the session's time limit */
 	struct event *banner_timer;	/* the delay before the 220 */
+	struct rate_gate *gate;		/* bandwidth caps, NULL if none */
 	struct conn *prev, *next;	/* all connections, for shutdown */
 	int64_t start_usec;
 	uint64_t bytes_in, bytes_out;
@@ -476,7 +477,7 @@ start_smtp(struct conn *c)
 	host->starttls = c->srv->tls != NULL;
 	c->smtp = smtp_session_new(p, c->hostname, c->src_ip, host,
 	    (uint64_t)now_usec() ^ c->srv->next_session);
-	tv.tv_sec = SMTP_IDLE_TIMEOUT;
+	tv.tv_sec = c->srv->cfg->idle_timeout;
 	tv.tv_usec = 0;
 	bufferevent_set_timeouts(c->bev, &tv, &wtv);
 	if ((delay = banner_delay(cfg)) > 0) {
@@ -1064,6 +1065,7 @@ step_proxy_header(struct conn *c, struct evbuffer *in, size_t len)
 		return false;
 	}
 	strlcpy_(c->admitted_ip, c->src_ip, sizeof(c->admitted_ip));
+	c->gate = server_rate_gate(c->srv, c->bev, c->admitted_ip);
 	emit_session_start(c);
 	if (c->lst->cfg->service == SERVICE_SMTP)
 		start_smtp(c);
@@ -1491,6 +1493,7 @@ conn_free(struct conn *c)
 	free(c->http_req);
 	free(c->http_head);
 	free(c->sink_prefix);
+	rate_gate_free(c->gate);
 	if (c->admitted_ip[0] != '\0')
 		server_release(c->srv, c->admitted_ip);
 	if (c->bev != NULL)
@@ -1607,6 +1610,8 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	if (c->end_reason == NULL)
 		c->end_reason = reason;
 	/* The peer is gone: nothing more can be flushed. */
+	rate_gate_free(c->gate);
+	c->gate = NULL;
 	bufferevent_free(c->bev);
 	c->bev = NULL;
 	set_state(c, CONN_CLOSING);
@@ -1746,7 +1751,9 @@ session_accept(struct listener *l, int fd, const struct sockaddr *peer,
 	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_INPUT_MAX);
-	tv.tv_sec = PROXY_HANDSHAKE_TIMEOUT;
+	if (!trusted)
+		c->gate = server_rate_gate(srv, c->bev, ip);
+	tv.tv_sec = srv->cfg->handshake_timeout;
 	tv.tv_usec = 0;
 	bufferevent_set_timeouts(c->bev, &tv, &wtv);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);

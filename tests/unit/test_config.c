@@ -375,6 +375,55 @@ banner_delay_range(void **state)
 	assert_int_equal(cfg.banner_delay_max_ms, 1200);
 }
 
+/* Bandwidth caps default to none; timeouts may only go down. */
+static void
+rate_and_timeout_keys(void **state)
+{
+	char err[512];
+
+	(void)state;
+	if (parse_text("[listener a]\nport = 25\n", err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.rate_in, 0);
+	assert_int_equal(cfg.rate_out_per_ip, 0);
+	assert_int_equal(cfg.handshake_timeout, PROXY_HANDSHAKE_TIMEOUT);
+	assert_int_equal(cfg.idle_timeout, SMTP_IDLE_TIMEOUT);
+	if (parse_text("[sensor]\nrate-in = 1000000\nrate-out = 2000\n"
+		       "rate-in-per-ip = 30000\nrate-out-per-ip = 400\n"
+		       "handshake-timeout = 3\nidle-timeout = 5\n"
+		       "[listener a]\nport = 25\n",
+		err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.rate_in, 1000000);
+	assert_int_equal(cfg.rate_out, 2000);
+	assert_int_equal(cfg.rate_in_per_ip, 30000);
+	assert_int_equal(cfg.rate_out_per_ip, 400);
+	assert_int_equal(cfg.handshake_timeout, 3);
+	assert_int_equal(cfg.idle_timeout, 5);
+	assert_int_equal(parse_text("[sensor]\nhandshake-timeout = 31\n"
+				    "[listener a]\nport = 25\n",
+			     err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "handshake-timeout"));
+	assert_int_equal(parse_text("[sensor]\nidle-timeout = 301\n"
+				    "[listener a]\nport = 25\n",
+			     err, sizeof(err)),
+	    -1);
+	assert_int_equal(parse_text("[sensor]\nidle-timeout = 0\n"
+				    "[listener a]\nport = 25\n",
+			     err, sizeof(err)),
+	    -1);
+	assert_int_equal(parse_text("[sensor]\nrate-in = -1\n"
+				    "[listener a]\nport = 25\n",
+			     err, sizeof(err)),
+	    -1);
+	assert_int_equal(parse_text("[sensor]\nrate-out = 1000000001\n"
+				    "[listener a]\nport = 25\n",
+			     err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "line 2"));
+}
+
 static void
 smtp_auth_accept_pairs(void **state)
 {
@@ -576,6 +625,7 @@ main(void)
 	    cmocka_unit_test(hostnames_limits),
 	    cmocka_unit_test(banner_delay_range),
 	    cmocka_unit_test(smtp_auth_accept_pairs),
+	    cmocka_unit_test(rate_and_timeout_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
