@@ -21,6 +21,8 @@ const char web_style_css[] =
     "table { border-collapse: collapse; margin: 0.5em 0 1.5em 0; }\n"
     "th, td { border: 1px solid #ddd; padding: 0.2em 0.5em;"
     " text-align: left; vertical-align: top; }\n"
+    /* Spam header fields run to thousands of unbroken characters. */
+    "td { overflow-wrap: anywhere; max-width: 60em; }\n"
     "td.num { text-align: right; font-variant-numeric: tabular-nums; }\n"
     "pre { white-space: pre-wrap; overflow-wrap: anywhere;"
     " background: #f6f6f6; padding: 0.5em; border: 1px solid #ddd; }\n"
