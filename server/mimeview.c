@@ -230,17 +230,6 @@ json_text(const char *s, size_t len, bool latin1)
 	return j;
 }
 
-static void
-add_header_json(void *arg, struct span name, struct span value)
-{
-	json_t *field = json_object();
-
-	json_object_set_new(field, "name", json_text(name.p, name.len, false));
-	json_object_set_new(
-	    field, "value", json_text(value.p, value.len, false));
-	json_array_append_new(arg, field);
-}
-
 static int
 base64_value(unsigned char c)
 {
@@ -334,6 +323,128 @@ is_latin1(const char *charset)
 }
 
 static bool
+is_blank(struct span s)
+{
+	size_t i;
+
+	for (i = 0; i < s.len; i++)
+		if (s.p[i] != ' ' && s.p[i] != '\t' && s.p[i] != '\r' &&
+		    s.p[i] != '\n')
+			return false;
+	return true;
+}
+
+/*
+ * Decode one RFC 2047 encoded word, "=?charset?B|Q?text?=", at s into
+ * out as UTF-8.  Returns its length, or 0 if s does not start one or
+ * its charset is not one we can show (UTF-8, ASCII, Latin-1 family).
+ */
+static size_t
+decode_word(struct span s, struct sbuf *out)
+{
+	const char *q1, *q2, *end;
+	char charset[32], enc;
+	struct span text;
+	struct sbuf raw;
+	size_t i, len;
+	bool latin1;
+
+	if (s.len < 8 || s.p[0] != '=' || s.p[1] != '?' ||
+	    (q1 = memchr(s.p + 2, '?', s.len - 2)) == NULL ||
+	    (size_t)(q1 - s.p) + 4 > s.len || q1[2] != '?')
+		return 0;
+	q2 = q1 + 2;
+	end = NULL;
+	for (i = (size_t)(q2 - s.p) + 1; i + 1 < s.len; i++) {
+		if (s.p[i] == '?' && s.p[i + 1] == '=') {
+			end = s.p + i;
+			break;
+		}
+		if (s.p[i] == ' ' || s.p[i] == '\t' || s.p[i] == '\n')
+			return 0;
+	}
+	if (end == NULL)
+		return 0;
+	/* RFC 2231 allows "charset*language"; the language is dropped. */
+	len = (size_t)(q1 - s.p - 2);
+	lower_copy(charset, sizeof(charset), s.p + 2, len);
+	charset[strcspn(charset, "*")] = '\0';
+	latin1 = is_latin1(charset);
+	if (!latin1 && strcmp(charset, "utf-8") != 0 &&
+	    strcmp(charset, "us-ascii") != 0)
+		return 0;
+	enc = q1[1];
+	text.p = q2 + 1;
+	text.len = (size_t)(end - text.p);
+	sbuf_init(&raw);
+	if (enc == 'B' || enc == 'b') {
+		decode_base64(text, &raw);
+	} else if (enc == 'Q' || enc == 'q') {
+		decode_qp(text, &raw);
+		for (i = 0; i < raw.len; i++)
+			if (raw.data[i] == '_')
+				raw.data[i] = ' ';
+	} else {
+		return 0;
+	}
+	utf8_sanitize(out, raw.data != NULL ? raw.data : "", raw.len, latin1);
+	sbuf_free(&raw);
+	return (size_t)(end + 2 - s.p);
+}
+
+/*
+ * Decode the encoded words of a header field value.  White space
+ * between two encoded words is dropped (RFC 2047 section 6.2); all
+ * other text is kept as it is.
+ */
+static void
+decode_header_value(struct span v, struct sbuf *out)
+{
+	struct span rest, plain;
+	size_t i = 0, start = 0, n;
+	bool after_word = false;
+	struct sbuf word;
+
+	sbuf_init(&word);
+	while (i < v.len) {
+		rest.p = v.p + i;
+		rest.len = v.len - i;
+		word.len = 0;
+		if (v.p[i] != '=' || (n = decode_word(rest, &word)) == 0) {
+			i++;
+			continue;
+		}
+		plain.p = v.p + start;
+		plain.len = i - start;
+		if (!(after_word && is_blank(plain)))
+			utf8_sanitize(out, plain.p, plain.len, false);
+		sbuf_add(out, word.data, word.len);
+		i += n;
+		start = i;
+		after_word = true;
+	}
+	utf8_sanitize(out, v.p + start, v.len - start, false);
+	sbuf_free(&word);
+}
+
+static void
+add_header_json(void *arg, struct span name, struct span value)
+{
+	json_t *field = json_object();
+	struct sbuf decoded;
+
+	sbuf_init(&decoded);
+	decode_header_value(value, &decoded);
+	json_object_set_new(field, "name", json_text(name.p, name.len, false));
+	json_object_set_new(field, "value",
+	    json_stringn(
+		decoded.data != NULL ? decoded.data : "", decoded.len));
+	json_object_set_new(field, "raw", json_text(value.p, value.len, false));
+	json_array_append_new(arg, field);
+	sbuf_free(&decoded);
+}
+
+static bool
 is_text(const struct entity *e)
 {
 	return strncmp(e->type, "text/", 5) == 0 ||
@@ -394,18 +505,6 @@ is_delimiter(struct span line, const char *boundary, bool *last)
 		i += 2;
 	for (; i < line.len; i++)
 		if (line.p[i] != ' ' && line.p[i] != '\t')
-			return false;
-	return true;
-}
-
-static bool
-is_blank(struct span s)
-{
-	size_t i;
-
-	for (i = 0; i < s.len; i++)
-		if (s.p[i] != ' ' && s.p[i] != '\t' && s.p[i] != '\r' &&
-		    s.p[i] != '\n')
 			return false;
 	return true;
 }

@@ -434,6 +434,40 @@ test_mime_multipart_decoding(void **state)
 	json_decref(view);
 }
 
+/* The decoded value of the only header field of a one-line message. */
+static void
+expect_header(const char *field, const char *want)
+{
+	json_t *view = mime_view(field, strlen(field));
+	const json_t *h = json_array_get(json_object_get(view, "headers"), 0);
+
+	assert_string_equal(
+	    json_string_value(json_object_get(h, "value")), want);
+	json_decref(view);
+}
+
+static void
+test_mime_encoded_words(void **state)
+{
+	(void)state;
+	expect_header("Subject: =?UTF-8?B?Q2Fmw6k=?=\n", "Caf\xc3\xa9");
+	expect_header("Subject: =?iso-8859-1?Q?Caf=E9_cr=E8me?=\n",
+	    "Caf\xc3\xa9 cr\xc3\xa8me");
+	/* Space between two encoded words goes, other text stays. */
+	expect_header(
+	    "Subject: =?utf-8?Q?a?= =?utf-8?Q?b?= c =?utf-8?Q?d?=\n", "ab c d");
+	/* Decoded markup is only text: the page escapes it later. */
+	expect_header("Subject: =?utf-8?B?PHNjcmlwdD4=?=\n", "<script>");
+	/* Unknown charsets, bad encodings and broken words stay as sent. */
+	expect_header("Subject: =?koi8-r?B?wMHJ?=\n", "=?koi8-r?B?wMHJ?=");
+	expect_header("Subject: =?utf-8?X?abc?=\n", "=?utf-8?X?abc?=");
+	expect_header("Subject: =?utf-8?B?abc\n", "=?utf-8?B?abc");
+	expect_header("Subject: =?utf-8?Q?a b?=\n", "=?utf-8?Q?a b?=");
+	expect_header("Subject: =?" "?=\n", "=?" "?=");
+	/* Decoded bytes that are not UTF-8 become U+FFFD. */
+	expect_header("Subject: =?utf-8?B?/w==?=\n", "\xef\xbf\xbd");
+}
+
 static void
 test_mime_unclosed_multipart(void **state)
 {
@@ -537,6 +571,7 @@ main(void)
 	    cmocka_unit_test(test_valid_day),
 	    cmocka_unit_test(test_mime_plain),
 	    cmocka_unit_test(test_mime_multipart_decoding),
+	    cmocka_unit_test(test_mime_encoded_words),
 	    cmocka_unit_test(test_mime_unclosed_multipart),
 	    cmocka_unit_test(test_mime_nesting_capped),
 	    cmocka_unit_test(test_mime_parts_capped),
