@@ -200,11 +200,72 @@ static const char schema_v3[] =
     " LEFT JOIN session s ON s.sensor_id = m.sensor_id"
     " AND s.session_id = m.session_id GROUP BY 1, 2, 3;";
 
+/*
+ * Schema version 4: proxy checkers' probes, SMTP AUTH and tunnels.
+ * Messages and proxy requests carry their probe flag and the chain
+ * they came through.  From this version on, the messages and
+ * recipients of every rollup count spam only, that is messages not
+ * marked probe, and probes and judge_checks count the rest, so every
+ * table read from a rollup counts spam.  Messages stored before this
+ * version have no flag and count as spam.  An SMTP AUTH row may lack
+ * a user name or a password, and SQL takes two NULLs as distinct, so
+ * a unique index over their coalesced values keeps a line read twice
+ * from adding a row; duplicates already there are removed first.
+ */
+static const char schema_v4[] =
+    "ALTER TABLE message ADD COLUMN probe INTEGER;"
+    "ALTER TABLE message ADD COLUMN probe_reason TEXT;"
+    "ALTER TABLE message ADD COLUMN probe_relay TEXT;"
+    "ALTER TABLE message ADD COLUMN proxy_hops INTEGER;"
+    "ALTER TABLE message ADD COLUMN proxy_chain TEXT;"
+    "ALTER TABLE message ADD COLUMN tls_version TEXT;"
+    "ALTER TABLE message ADD COLUMN tls_cipher TEXT;"
+    "ALTER TABLE auth ADD COLUMN mechanism TEXT;"
+    "ALTER TABLE auth ADD COLUMN password_digest TEXT;"
+    "ALTER TABLE auth ADD COLUMN challenge TEXT;"
+    "ALTER TABLE auth ADD COLUMN reason TEXT;"
+    "ALTER TABLE auth ADD COLUMN tls_version TEXT;"
+    "ALTER TABLE auth ADD COLUMN tls_cipher TEXT;"
+    "DELETE FROM auth WHERE id NOT IN (SELECT min(id) FROM auth"
+    " GROUP BY sensor_id, session_id, time, coalesce(protocol, ''),"
+    " coalesce(user_name, ''), coalesce(password, ''));"
+    "CREATE UNIQUE INDEX auth_attempt ON auth(sensor_id, session_id,"
+    " time, coalesce(protocol, ''), coalesce(user_name, ''),"
+    " coalesce(password, ''), coalesce(password_digest, ''));"
+    "ALTER TABLE proxy_request ADD COLUMN probe INTEGER;"
+    "ALTER TABLE proxy_request ADD COLUMN hops INTEGER;"
+    "ALTER TABLE proxy_request ADD COLUMN chain TEXT;"
+    "ALTER TABLE proxy_request ADD COLUMN via_tunnel INTEGER;"
+    "ALTER TABLE proxy_request ADD COLUMN header_count INTEGER;"
+    "ALTER TABLE proxy_request ADD COLUMN headers TEXT;"
+    "ALTER TABLE proxy_request ADD COLUMN body TEXT;"
+    "ALTER TABLE proxy_request ADD COLUMN body_size INTEGER;"
+    "ALTER TABLE proxy_request ADD COLUMN body_truncated INTEGER;"
+    "ALTER TABLE proxy_request ADD COLUMN body_sha256 TEXT;"
+    "CREATE TABLE proxy_tunnel ("
+    " id INTEGER PRIMARY KEY,"
+    " sensor_id INTEGER NOT NULL REFERENCES sensor(id),"
+    " session_id TEXT NOT NULL,"
+    " time TEXT NOT NULL,"
+    " protocol TEXT,"
+    " target TEXT,"
+    " bytes INTEGER,"
+    " first_bytes TEXT,"
+    " server_name TEXT,"
+    " UNIQUE (sensor_id, session_id, time));"
+    "ALTER TABLE rollup_minute ADD COLUMN"
+    " probes INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE rollup_minute ADD COLUMN"
+    " judge_checks INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE rollup_ip_day ADD COLUMN"
+    " probes INTEGER NOT NULL DEFAULT 0;";
+
 /* Migration i brings the schema from version i to version i + 1. */
 static const char *const migrations[DB_SCHEMA_VERSION] = {
     schema_v1,
     schema_v2,
     schema_v3,
+    schema_v4,
 };
 
 static const char *const stmt_sql[STMT_COUNT] = {
@@ -262,34 +323,46 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	"INSERT OR IGNORE INTO message(sensor_id, session_id, seq, time,"
 	" day, source_ip, service_port, protocol, proxy_target, helo,"
 	" esmtp, mail_from, rcpt_count, rcpt, size, sha256, queue_id,"
-	" personality) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+	" personality, probe, probe_reason, probe_relay, proxy_hops,"
+	" proxy_chain, tls_version, tls_cipher) VALUES (?1, ?2, ?3, ?4,"
+	" ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+	" ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
     [STMT_AUTH_INSERT] =
 	"INSERT OR IGNORE INTO auth(sensor_id, session_id, time,"
-	" protocol, user_name, password, outcome)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	" protocol, user_name, password, outcome, mechanism,"
+	" password_digest, challenge, reason, tls_version, tls_cipher)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [STMT_PROXY_REQUEST_INSERT] =
 	"INSERT OR IGNORE INTO proxy_request(sensor_id, session_id, time,"
 	" protocol, command, target, target_host, target_port, user_name,"
-	" outcome, reply, url)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	" outcome, reply, url, probe, hops, chain, via_tunnel,"
+	" header_count, headers, body, body_size, body_truncated,"
+	" body_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+    [STMT_PROXY_TUNNEL_INSERT] =
+	"INSERT OR IGNORE INTO proxy_tunnel(sensor_id, session_id, time,"
+	" protocol, target, bytes, first_bytes, server_name)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [STMT_IP_INSERT] = "INSERT OR IGNORE INTO ip(ip) VALUES (?1)",
     [STMT_ROLLUP_MINUTE_ADD] =
 	"INSERT INTO rollup_minute(minute, sensor_id, service_port,"
-	" messages, recipients, connections, bytes_in, bytes_out)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+	" messages, recipients, connections, bytes_in, bytes_out, probes,"
+	" judge_checks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
 	" ON CONFLICT(minute, sensor_id, service_port) DO UPDATE SET"
 	" messages = messages + excluded.messages,"
 	" recipients = recipients + excluded.recipients,"
 	" connections = connections + excluded.connections,"
 	" bytes_in = bytes_in + excluded.bytes_in,"
-	" bytes_out = bytes_out + excluded.bytes_out",
+	" bytes_out = bytes_out + excluded.bytes_out,"
+	" probes = probes + excluded.probes,"
+	" judge_checks = judge_checks + excluded.judge_checks",
     [STMT_ROLLUP_IP_DAY_ADD] =
 	"INSERT INTO rollup_ip_day(day, sensor_id, source_ip, messages,"
-	" recipients) VALUES (?1, ?2, ?3, ?4, ?5)"
+	" recipients, probes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
 	" ON CONFLICT(day, sensor_id, source_ip) DO UPDATE SET"
 	" messages = messages + excluded.messages,"
-	" recipients = recipients + excluded.recipients",
+	" recipients = recipients + excluded.recipients,"
+	" probes = probes + excluded.probes",
     [STMT_IP_PENDING] = "SELECT ip FROM ip WHERE enriched = 0",
     [STMT_IP_ENRICH] = "UPDATE ip SET asn = ?2, as_name = ?3,"
 		       " country = ?4, enriched = ?5 WHERE ip = ?1",

@@ -276,6 +276,27 @@ static const struct field fields[] = {
     {"network.bytes_out", F_COUNT, AT(bytes_out), 0},
     {"session.duration_ms", F_COUNT, AT(duration_ms), 0},
     {"smtp.messages", F_COUNT, AT(messages), 0},
+    {"smtp.auth.mechanism", F_TEXT, AT(auth_mechanism), KIND(EVENT_SMTP_AUTH)},
+    {"smtp.auth.challenge", F_TEXT, AT(auth_challenge), 0},
+    {"user.password_digest", F_TEXT, AT(password_digest), 0},
+    {"tls.version", F_TEXT, AT(tls_version), 0},
+    {"tls.cipher", F_TEXT, AT(tls_cipher), 0},
+    {"message.probe", F_BOOL, AT(probe), 0},
+    {"message.probe_reason", F_TEXT, AT(probe_reason), 0},
+    {"message.probe_relay", F_TEXT, AT(probe_relay), 0},
+    {"proxy.probe", F_BOOL, AT(probe), 0},
+    {"proxy.hops", F_COUNT, AT(hops), 0},
+    {"proxy.chain", F_LIST, AT(chain_json), 0},
+    {"http.via_tunnel", F_BOOL, AT(via_tunnel), 0},
+    {"http.request.header_count", F_COUNT, AT(header_count), 0},
+    {"http.request.headers", F_LIST, AT(headers_json), 0},
+    {"http.request.body", F_TEXT, AT(http_body), 0},
+    {"http.request.body_size", F_COUNT, AT(body_size), 0},
+    {"http.request.body_truncated", F_BOOL, AT(body_truncated), 0},
+    {"http.request.body_sha256", F_SHA256, AT(http_body_sha256), 0},
+    {"tunnel.bytes", F_COUNT, AT(tunnel_bytes), 0},
+    {"tunnel.first_bytes", F_TEXT, AT(tunnel_first_bytes), 0},
+    {"tls.client.server_name", F_TEXT, AT(tls_server_name), 0},
 };
 
 static const struct {
@@ -285,7 +306,9 @@ static const struct {
     {"session.start", EVENT_SESSION_START},
     {"session.rejected", EVENT_SESSION_REJECTED},
     {"proxy.auth", EVENT_PROXY_AUTH},
+    {"smtp.auth", EVENT_SMTP_AUTH},
     {"proxy.request", EVENT_PROXY_REQUEST},
+    {"proxy.tunnel", EVENT_PROXY_TUNNEL},
     {"message.stored", EVENT_MESSAGE_STORED},
     {"session.end", EVENT_SESSION_END},
     {"sensor.start", EVENT_SENSOR_START},
@@ -459,6 +482,8 @@ event_clear(struct event *ev)
 	ev->target_port = ev->esmtp = ev->size = ev->seq = -1;
 	ev->rcpt_count = ev->bytes_in = ev->bytes_out = -1;
 	ev->duration_ms = ev->messages = -1;
+	ev->probe = ev->hops = ev->via_tunnel = ev->header_count = -1;
+	ev->body_size = ev->body_truncated = ev->tunnel_bytes = -1;
 }
 
 static int
@@ -531,6 +556,8 @@ event_free(struct event *ev)
 	if (!ev->in_arena) {
 		json_decref(ev->root);
 		free(ev->rcpt_json);
+		free(ev->chain_json);
+		free(ev->headers_json);
 	}
 	event_clear(ev);
 }
@@ -543,6 +570,8 @@ enum rollup_sum {
 	SUM_CONNECTIONS,
 	SUM_BYTES_IN,
 	SUM_BYTES_OUT,
+	SUM_PROBES,
+	SUM_JUDGE_CHECKS,
 	SUM_COUNT
 };
 
@@ -680,6 +709,10 @@ add_ip_day(struct ingest_run *run, const struct event *ev, int64_t sensor_id)
 	key.sensor_id = sensor_id;
 	memcpy(key.ip, ev->source_ip, sizeof(key.ip));
 	sums = rollup_sums(&run->per_ip_day, &key);
+	if (ev->probe == 1) {
+		sums[SUM_PROBES]++;
+		return;
+	}
 	sums[SUM_MESSAGES]++;
 	sums[SUM_RECIPIENTS] += ev->rcpt_count > 0 ? ev->rcpt_count : 0;
 }
@@ -717,6 +750,7 @@ flush_rollups(struct ingest_run *run)
 		db_bind_text(st, 3, s->key.ip);
 		sqlite3_bind_int64(st, 4, s->sums[SUM_MESSAGES]);
 		sqlite3_bind_int64(st, 5, s->sums[SUM_RECIPIENTS]);
+		sqlite3_bind_int64(st, 6, s->sums[SUM_PROBES]);
 		if (db_step_done(st) < 0)
 			return -1;
 	}
@@ -867,11 +901,26 @@ store_session_rejected(
 	return add_ip(run, ev->source_ip);
 }
 
+/* The service port of a stored session, or 0 when it is not known. */
+static int64_t
+session_port(struct ingest_run *run, const struct event *ev, int64_t sid)
+{
+	sqlite3_stmt *st = db_stmt(run->db, STMT_SESSION_PORT);
+	int64_t port = 0;
+
+	sqlite3_bind_int64(st, 1, sid);
+	db_bind_text(st, 2, ev->session_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		port = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return port;
+}
+
 static int
 store_session_end(struct ingest_run *run, const struct event *ev, int64_t sid)
 {
 	sqlite3_stmt *st = db_stmt(run->db, STMT_SESSION_END);
-	int64_t port = 0;
+	int64_t port;
 
 	sqlite3_bind_int64(st, 1, sid);
 	db_bind_text(st, 2, ev->session_id);
@@ -887,12 +936,7 @@ store_session_end(struct ingest_run *run, const struct event *ev, int64_t sid)
 		run->stats->duplicates++;
 		return 0;
 	}
-	st = db_stmt(run->db, STMT_SESSION_PORT);
-	sqlite3_bind_int64(st, 1, sid);
-	db_bind_text(st, 2, ev->session_id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		port = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	port = session_port(run, ev, sid);
 	add_minute(run, ev, sid, port, SUM_BYTES_IN,
 	    ev->bytes_in > 0 ? ev->bytes_in : 0);
 	add_minute(run, ev, sid, port, SUM_BYTES_OUT,
@@ -900,18 +944,30 @@ store_session_end(struct ingest_run *run, const struct event *ev, int64_t sid)
 	return 0;
 }
 
+/*
+ * A SOCKS5 login or an SMTP AUTH attempt.  An SMTP row's protocol is
+ * "smtp" even when the dialogue came through a proxy tunnel, whose
+ * protocol the session row keeps.
+ */
 static int
-store_proxy_auth(struct ingest_run *run, const struct event *ev, int64_t sid)
+store_auth(struct ingest_run *run, const struct event *ev, int64_t sid)
 {
 	sqlite3_stmt *st = db_stmt(run->db, STMT_AUTH_INSERT);
+	bool smtp = ev->kind == EVENT_SMTP_AUTH;
 
 	sqlite3_bind_int64(st, 1, sid);
 	db_bind_text(st, 2, ev->session_id);
 	db_bind_text(st, 3, ev->timestamp);
-	db_bind_text(st, 4, ev->protocol);
+	db_bind_text(st, 4, smtp ? "smtp" : ev->protocol);
 	db_bind_text(st, 5, ev->user_name);
 	db_bind_text(st, 6, ev->password);
 	db_bind_text(st, 7, ev->outcome);
+	db_bind_text(st, 8, ev->auth_mechanism);
+	db_bind_text(st, 9, ev->password_digest);
+	db_bind_text(st, 10, ev->auth_challenge);
+	db_bind_text(st, 11, ev->reason);
+	db_bind_text(st, 12, ev->tls_version);
+	db_bind_text(st, 13, ev->tls_cipher);
 	if (db_step_done(st) < 0)
 		return -1;
 	if (!row_changed(run))
@@ -948,12 +1004,25 @@ store_proxy_request(struct ingest_run *run, const struct event *ev, int64_t sid)
 	db_bind_text(st, 10, ev->outcome);
 	bind_reply(st, 11, ev);
 	db_bind_text(st, 12, ev->url);
+	db_bind_opt_int(st, 13, ev->probe);
+	db_bind_opt_int(st, 14, ev->hops);
+	db_bind_text(st, 15, ev->chain_json);
+	db_bind_opt_int(st, 16, ev->via_tunnel);
+	db_bind_opt_int(st, 17, ev->header_count);
+	db_bind_text(st, 18, ev->headers_json);
+	db_bind_text(st, 19, ev->http_body);
+	db_bind_opt_int(st, 20, ev->body_size);
+	db_bind_opt_int(st, 21, ev->body_truncated);
+	db_bind_text(st, 22, ev->http_body_sha256);
 	if (db_step_done(st) < 0)
 		return -1;
 	if (!row_changed(run)) {
 		run->stats->duplicates++;
 		return 0;
 	}
+	if (ev->probe == 1)
+		add_minute(run, ev, sid, session_port(run, ev, sid),
+		    SUM_JUDGE_CHECKS, 1);
 	if (ev->protocol == NULL)
 		return 0;
 	st = db_stmt(run->db, STMT_SESSION_PROXY);
@@ -1007,6 +1076,13 @@ store_message(struct ingest_run *run, const struct event *ev, int64_t sid)
 	db_bind_text(st, 16, ev->sha256);
 	db_bind_text(st, 17, ev->queue_id);
 	db_bind_text(st, 18, ev->personality);
+	db_bind_opt_int(st, 19, ev->probe);
+	db_bind_text(st, 20, ev->probe_reason);
+	db_bind_text(st, 21, ev->probe_relay);
+	db_bind_opt_int(st, 22, ev->hops);
+	db_bind_text(st, 23, ev->chain_json);
+	db_bind_text(st, 24, ev->tls_version);
+	db_bind_text(st, 25, ev->tls_cipher);
 	if (db_step_done(st) < 0)
 		return -1;
 	if (!row_changed(run)) {
@@ -1014,13 +1090,38 @@ store_message(struct ingest_run *run, const struct event *ev, int64_t sid)
 		return 0;
 	}
 	run->stats->messages++;
+	add_ip_day(run, ev, sid);
+	/* The spam rollups leave a proxy checker's test out. */
+	if (ev->probe == 1) {
+		add_minute(run, ev, sid, ev->destination_port, SUM_PROBES, 1);
+		return add_ip(run, ev->source_ip);
+	}
 	add_minute(run, ev, sid, ev->destination_port, SUM_MESSAGES, 1);
 	add_minute(
 	    run, ev, sid, ev->destination_port, SUM_RECIPIENTS, ev->rcpt_count);
-	add_ip_day(run, ev, sid);
 	if (add_os_day(run, ev, sid) < 0)
 		return -1;
 	return add_ip(run, ev->source_ip);
+}
+
+static int
+store_proxy_tunnel(struct ingest_run *run, const struct event *ev, int64_t sid)
+{
+	sqlite3_stmt *st = db_stmt(run->db, STMT_PROXY_TUNNEL_INSERT);
+
+	sqlite3_bind_int64(st, 1, sid);
+	db_bind_text(st, 2, ev->session_id);
+	db_bind_text(st, 3, ev->timestamp);
+	db_bind_text(st, 4, ev->protocol);
+	db_bind_text(st, 5, ev->target);
+	db_bind_opt_int(st, 6, ev->tunnel_bytes);
+	db_bind_text(st, 7, ev->tunnel_first_bytes);
+	db_bind_text(st, 8, ev->tls_server_name);
+	if (db_step_done(st) < 0)
+		return -1;
+	if (!row_changed(run))
+		run->stats->duplicates++;
+	return 0;
 }
 
 static int
@@ -1047,8 +1148,10 @@ static int (*const store_event[EVENT_KIND_COUNT])(
     struct ingest_run *, const struct event *, int64_t) = {
     [EVENT_SESSION_START] = store_session_start,
     [EVENT_SESSION_REJECTED] = store_session_rejected,
-    [EVENT_PROXY_AUTH] = store_proxy_auth,
+    [EVENT_PROXY_AUTH] = store_auth,
+    [EVENT_SMTP_AUTH] = store_auth,
     [EVENT_PROXY_REQUEST] = store_proxy_request,
+    [EVENT_PROXY_TUNNEL] = store_proxy_tunnel,
     [EVENT_MESSAGE_STORED] = store_message,
     [EVENT_SESSION_END] = store_session_end,
     [EVENT_SENSOR_START] = store_sensor_start,

@@ -49,7 +49,9 @@ enum event_kind {
 	EVENT_SESSION_START,
 	EVENT_SESSION_REJECTED,
 	EVENT_PROXY_AUTH,
+	EVENT_SMTP_AUTH,
 	EVENT_PROXY_REQUEST,
+	EVENT_PROXY_TUNNEL,
 	EVENT_MESSAGE_STORED,
 	EVENT_SESSION_END,
 	EVENT_SENSOR_START,
@@ -91,13 +93,26 @@ struct event {
 	const char *url;
 	const char *user_name;
 	const char *password;
+	const char *auth_mechanism;
+	const char *password_digest; /* CRAM-MD5 or DIGEST-MD5 response */
+	const char *auth_challenge;
+	const char *tls_version;
+	const char *tls_cipher;
+	const char *probe_reason;
+	const char *probe_relay;
+	const char *http_body; /* base64 of the body's first bytes */
+	const char *http_body_sha256;
+	const char *tunnel_first_bytes; /* hex */
+	const char *tls_server_name;
 	const char *sha256;
 	const char *queue_id;
 	const char *helo;
 	const char *mail_from;
 	const char *personality;
-	char *rcpt_json; /* smtp.rcpt_to as compact JSON text, owned */
-	bool in_arena;   /* root and rcpt_json belong to a worker's arena */
+	char *rcpt_json;    /* smtp.rcpt_to as compact JSON text, owned */
+	char *chain_json;   /* proxy.chain, likewise */
+	char *headers_json; /* http.request.headers, likewise */
+	bool in_arena;      /* root and the JSON texts are a worker's arena's */
 	int64_t esmtp;
 	int64_t size;
 	int64_t seq;
@@ -106,6 +121,13 @@ struct event {
 	int64_t bytes_out;
 	int64_t duration_ms;
 	int64_t messages;
+	int64_t probe; /* message.probe or proxy.probe, 1 or 0 */
+	int64_t hops;
+	int64_t via_tunnel;
+	int64_t header_count;
+	int64_t body_size;
+	int64_t body_truncated;
+	int64_t tunnel_bytes;
 };
 
 /*
