@@ -297,6 +297,11 @@ route_raw(struct route_args *a, struct reply *r)
 	char sha[65];
 	int status;
 
+	/*
+	 * NOTE: the whole body, up to WEB_RAW_BYTES_MAX, is held until it
+	 * is sent, so slow readers on every connection could pin
+	 * WEB_CONNECTIONS_MAX times that.  Streaming it would bound this.
+	 */
 	status =
 	    web_message_raw(a->web->db, a->id, &r->body, &r->len, sha, &why);
 	if (status != 0) {
