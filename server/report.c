@@ -511,6 +511,8 @@ static const struct column summary_cols[] = {
     {"unique_ips", "Unique IP addresses", COL_INT},
     {"unique_asns", "Unique ASNs", COL_INT},
     {"unique_countries", "Unique country codes", COL_INT},
+    {"probe_messages", "Probe messages", COL_INT},
+    {"judge_checks", "Judge checks", COL_INT},
 };
 
 static int
@@ -551,13 +553,21 @@ fill_summary(struct query *q, struct table *t)
 	    "SELECT count(*), count(DISTINCT i.asn),"
 	    " count(DISTINCT i.country) FROM"
 	    " (SELECT DISTINCT source_ip FROM rollup_ip_day"
-	    " WHERE" DAY_FILTER ") r"
+	    " WHERE messages > 0 AND" DAY_FILTER ") r"
 	    " LEFT JOIN ip i ON i.ip = r.source_ip");
 	if (st == NULL || next_row(st) <= 0)
 		goto fail;
 	set_int(t, 6, sqlite3_column_int64(st, 0));
 	set_int(t, 7, sqlite3_column_int64(st, 1));
 	set_int(t, 8, sqlite3_column_int64(st, 2));
+	sqlite3_finalize(st);
+	st = prepare(q,
+	    "SELECT coalesce(sum(probes), 0), coalesce(sum(judge_checks), 0)"
+	    " FROM rollup_minute WHERE" MINUTE_FILTER);
+	if (st == NULL || next_row(st) <= 0)
+		goto fail;
+	set_int(t, 9, sqlite3_column_int64(st, 0));
+	set_int(t, 10, sqlite3_column_int64(st, 1));
 	sqlite3_finalize(st);
 	return 0;
 fail:
@@ -583,7 +593,8 @@ fill_asns(struct query *q, struct table *t)
 	    "SELECT i.asn, max(i.as_name), sum(r.messages) AS n"
 	    " FROM rollup_ip_day r JOIN ip i ON i.ip = r.source_ip"
 	    " WHERE i.asn IS NOT NULL AND" DAY_FILTER
-	    " GROUP BY i.asn ORDER BY n DESC, i.asn LIMIT :top");
+	    " GROUP BY i.asn HAVING n > 0 ORDER BY n DESC, i.asn"
+	    " LIMIT :top");
 	if (st == NULL)
 		return -1;
 	while ((rc = next_row(st)) > 0) {
@@ -617,7 +628,7 @@ fill_countries(struct query *q, struct table *t)
 	    "SELECT i.country, sum(r.messages) AS n"
 	    " FROM rollup_ip_day r JOIN ip i ON i.ip = r.source_ip"
 	    " WHERE i.country IS NOT NULL AND" DAY_FILTER
-	    " GROUP BY i.country ORDER BY n DESC, i.country"
+	    " GROUP BY i.country HAVING n > 0 ORDER BY n DESC, i.country"
 	    " LIMIT :top");
 	if (st == NULL)
 		return -1;
@@ -1141,15 +1152,25 @@ static const char report_help[] =
     "\n"
     "Print the tables of a spam honeypot study from the database: the\n"
     "period and totals (days, emails, recipients, recipients per email,\n"
-    "unique source addresses, ASNs and country codes), the top ASNs and\n"
-    "countries by emails, the service ports the emails came in on, the\n"
-    "source operating systems, and the emails per day.  Percentages are\n"
-    "of all emails in the selection.  Addresses whose AS or country is\n"
-    "unknown are left out of the ranked tables but counted in the totals.\n"
-    "An email's operating system is the p0f class (Windows, Unix, Other)\n"
-    "of its session's SYN; sessions relayed with a PROXY header, and SYNs\n"
-    "that match nothing, are Unknown.  Every service port that took a\n"
-    "connection is listed, whatever --top says.\n"
+    "unique source addresses, ASNs and country codes, probe messages and\n"
+    "judge checks), the top ASNs and countries by emails, the service\n"
+    "ports the emails came in on, the source operating systems, and the\n"
+    "emails per day.  Percentages are of all emails in the selection.\n"
+    "Addresses whose AS or country is unknown are left out of the ranked\n"
+    "tables but counted in the totals.  An email's operating system is\n"
+    "the p0f class (Windows, Unix, Other) of its session's SYN; sessions\n"
+    "relayed with a PROXY header, and SYNs that match nothing, are\n"
+    "Unknown.  Every service port that took a connection is listed,\n"
+    "whatever --top says.\n"
+    "\n"
+    "Emails are spam only.  A message that the sensor marked as a proxy\n"
+    "checker's probe (its text names the sensor's own address and port,\n"
+    "or it goes to a probe recipient) is left out of the emails, the\n"
+    "recipients, the source addresses and every other table, in every\n"
+    "format, and is counted apart as a probe message.  Judge checks are\n"
+    "proxy requests for a URL that matches the sensor's judge patterns.\n"
+    "Messages ingested by a build that did not record probes count as\n"
+    "spam.\n"
     "\n"
     "Options:\n"
     "  --db FILE      database to read (default: $SPAMPOT_DB, or\n"
