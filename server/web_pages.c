@@ -85,8 +85,10 @@ put_cell(struct sbuf *out, const json_t *obj, const char *key)
 {
 	const json_t *v = json_object_get(obj, key);
 
-	sbuf_printf(out, "<td%s data-key=\"%s\">",
-	    json_is_number(v) ? " class=\"num\"" : "", key);
+	sbuf_printf(out, "<td%s data-key=\"",
+	    json_is_number(v) ? " class=\"num\"" : "");
+	html_escape_str(out, key);
+	sbuf_puts(out, "\">");
 	put_value(out, v);
 	sbuf_puts(out, "</td>");
 }
@@ -157,29 +159,41 @@ put_filter_link(struct sbuf *out, const struct web_filter *f, const char *name,
 	sbuf_puts(out, "</a>");
 }
 
+/* Headings of the summary's known keys; others are shown by key. */
+static const struct {
+	const char *key;
+	const char *label;
+} summary_labels[] = {
+    {"first_day", "First day"},
+    {"last_day", "Last day"},
+    {"days", "Days"},
+    {"emails", "Emails"},
+    {"recipients", "Recipients"},
+    {"recipients_per_email", "Recipients per email"},
+    {"unique_ips", "Unique IP addresses"},
+    {"unique_asns", "Unique ASNs"},
+    {"unique_countries", "Unique country codes"},
+};
+
+/* Every field of the report's summary, in the report's order. */
 static void
 put_summary(struct sbuf *out, const json_t *summary)
 {
-	static const struct {
-		const char *key;
-		const char *label;
-	} rows[] = {
-	    {"first_day", "First day"},
-	    {"last_day", "Last day"},
-	    {"days", "Days"},
-	    {"emails", "Emails"},
-	    {"recipients", "Recipients"},
-	    {"recipients_per_email", "Recipients per email"},
-	    {"unique_ips", "Unique IP addresses"},
-	    {"unique_asns", "Unique ASNs"},
-	    {"unique_countries", "Unique country codes"},
-	};
+	const char *key, *label;
+	const json_t *v;
 	size_t i;
 
 	sbuf_puts(out, "<table id=\"summary\">\n");
-	for (i = 0; i < NELEM(rows); i++) {
-		sbuf_printf(out, "<tr><th>%s</th>", rows[i].label);
-		put_cell(out, summary, rows[i].key);
+	json_object_foreach((json_t *)summary, key, v)
+	{
+		label = key;
+		for (i = 0; i < NELEM(summary_labels); i++)
+			if (strcmp(summary_labels[i].key, key) == 0)
+				label = summary_labels[i].label;
+		sbuf_puts(out, "<tr><th>");
+		html_escape_str(out, label);
+		sbuf_puts(out, "</th>");
+		put_cell(out, summary, key);
 		sbuf_puts(out, "</tr>\n");
 	}
 	sbuf_puts(out, "</table>\n");
