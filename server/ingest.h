@@ -112,7 +112,7 @@ struct event {
 	char *rcpt_json;    /* smtp.rcpt_to as compact JSON text, owned */
 	char *chain_json;   /* proxy.chain, likewise */
 	char *headers_json; /* http.request.headers, likewise */
-	bool in_arena;      /* root and the JSON texts are a worker's arena's */
+	bool in_arena; /* root and the JSON texts live in a worker's arena */
 	int64_t esmtp;
 	int64_t size;
 	int64_t seq;

@@ -179,8 +179,8 @@ static char *
 dump(struct db *db)
 {
 	static const char *const tables[] = {"sensor", "ingested_file",
-	    "session", "message", "auth", "proxy_request", "ip",
-	    "rollup_minute", "rollup_ip_day"};
+	    "session", "message", "auth", "proxy_request", "proxy_tunnel", "ip",
+	    "rollup_minute", "rollup_ip_day", "rollup_os_day"};
 	char *buf = NULL, sql[128];
 	size_t len = 0, t;
 	FILE *fp = open_memstream(&buf, &len);
@@ -788,7 +788,8 @@ report_json_matches_data(void **state)
 	row = json_array_get(json_object_get(root, "service_ports"), 1);
 	assert_string_equal(
 	    json_string_value(json_object_get(row, "service")), "HTTP (Squid)");
-	assert_int_equal(json_array_size(json_object_get(root, "source_os")), 1);
+	assert_int_equal(
+	    json_array_size(json_object_get(root, "source_os")), 1);
 	row = json_array_get(json_object_get(root, "source_os"), 0);
 	assert_int_equal(json_integer_value(json_object_get(row, "rank")), 1);
 	assert_string_equal(
@@ -815,7 +816,7 @@ report_text_csv_md_match_data(void **state)
 	out = report_to_string(f, REPORT_CSV, NULL);
 	assert_non_null(strstr(out, "table,first_day,last_day,days,emails,"));
 	assert_non_null(strstr(
-	    out, "\nsummary,2026-11-01,2026-11-03,3,4,100,25.00,2,2,2\n"));
+	    out, "\nsummary,2026-11-01,2026-11-03,3,4,100,25.00,2,2,2,0,0\n"));
 	assert_non_null(strstr(
 	    out, "\ntop_asns,1,64500,\"Example, \"\"Net\"\" Inc.\",3,75.00\n"));
 	assert_non_null(strstr(out,
@@ -844,7 +845,7 @@ report_text_csv_md_match_data(void **state)
 	/* A period filter counts only its days. */
 	out = report_to_string(f, REPORT_CSV, "2026-11-02");
 	assert_non_null(strstr(
-	    out, "\nsummary,2026-11-03,2026-11-03,1,1,40,40.00,1,1,1\n"));
+	    out, "\nsummary,2026-11-03,2026-11-03,1,1,40,40.00,1,1,1,0,0\n"));
 	free(out);
 }
 
@@ -1029,6 +1030,409 @@ event_parse_maps_fields(void **state)
 	event_free(&ev);
 }
 
+/* SMTP AUTH attempts, as the sensor logs them, next to a SOCKS5 login. */
+static void
+write_auth_events(const char *file)
+{
+	session_start(file, "2026-11-01T10:00:00Z", "m", "192.0.2.7", 25);
+	append(file,
+	    "{\"@timestamp\":\"2026-11-01T10:00:01Z\","
+	    "\"event.action\":\"smtp.auth\",\"sensor.name\":\"s1\","
+	    "\"session.id\":\"m\",\"smtp.auth.mechanism\":\"PLAIN\","
+	    "\"user.name\":\"alice\",\"user.password\":\"hunter2\","
+	    "\"event.outcome\":\"success\",\"source.ip\":\"192.0.2.7\","
+	    "\"destination.port\":25,\"tls.version\":\"TLSv1.3\","
+	    "\"tls.cipher\":\"TLS_AES_256_GCM_SHA384\"}\n");
+	append(file,
+	    "{\"@timestamp\":\"2026-11-01T10:00:02Z\","
+	    "\"event.action\":\"smtp.auth\",\"sensor.name\":\"s1\","
+	    "\"session.id\":\"m\",\"smtp.auth.mechanism\":\"CRAM-MD5\","
+	    "\"user.name\":\"bob\","
+	    "\"user.password_digest\":\"b913a602c7eda7a495b4e6e7334d3890\","
+	    "\"smtp.auth.challenge\":\"<1896.697170952@postoffice.example>\","
+	    "\"event.outcome\":\"failure\"}\n");
+	append(file,
+	    "{\"@timestamp\":\"2026-11-01T10:00:03Z\","
+	    "\"event.action\":\"smtp.auth\",\"sensor.name\":\"s1\","
+	    "\"session.id\":\"m\",\"smtp.auth.mechanism\":\"LOGIN\","
+	    "\"user.name\":null,\"event.outcome\":\"failure\","
+	    "\"event.reason\":\"cancelled\"}\n");
+	append(file,
+	    "{\"@timestamp\":\"2026-11-01T10:00:04Z\","
+	    "\"event.action\":\"proxy.auth\",\"sensor.name\":\"s1\","
+	    "\"session.id\":\"m\",\"proxy.protocol\":\"socks5\","
+	    "\"user.name\":\"root\",\"user.password\":\"toor\","
+	    "\"event.outcome\":\"failure\"}\n");
+}
+
+static void
+smtp_auth_rows_are_stored(void **state)
+{
+	struct fixture *f = *state;
+	struct ingest_stats s;
+	char file[256], *text, *before, *after;
+
+	snprintf(file, sizeof(file), "%s/20261101T10.jsonl", f->events);
+	write_auth_events(file);
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(s.bad_lines, 0);
+	assert_int_equal(
+	    count(f, "SELECT count(*) FROM auth WHERE protocol = 'smtp'"), 3);
+	assert_int_equal(count(f,
+			     "SELECT count(*) FROM auth WHERE protocol ="
+			     " 'socks5' AND mechanism IS NULL"),
+	    1);
+	text = text_of(f,
+	    "SELECT user_name || ':' || password || ':' || outcome"
+	    " FROM auth WHERE mechanism = 'PLAIN'");
+	assert_string_equal(text, "alice:hunter2:success");
+	free(text);
+	text = text_of(f,
+	    "SELECT tls_version || ' ' || tls_cipher FROM auth"
+	    " WHERE mechanism = 'PLAIN'");
+	assert_string_equal(text, "TLSv1.3 TLS_AES_256_GCM_SHA384");
+	free(text);
+	text = text_of(f,
+	    "SELECT password_digest FROM auth"
+	    " WHERE mechanism = 'CRAM-MD5' AND password IS NULL");
+	assert_string_equal(text, "b913a602c7eda7a495b4e6e7334d3890");
+	free(text);
+	text = text_of(
+	    f, "SELECT challenge FROM auth WHERE mechanism = 'CRAM-MD5'");
+	assert_string_equal(text, "<1896.697170952@postoffice.example>");
+	free(text);
+	text = text_of(f,
+	    "SELECT reason FROM auth WHERE mechanism = 'LOGIN'"
+	    " AND user_name IS NULL");
+	assert_string_equal(text, "cancelled");
+	free(text);
+
+	/* Read again, a row without a user name must not come back. */
+	before = dump(f->db);
+	assert_int_equal(sqlite3_exec(db_handle(f->db),
+			     "DELETE FROM ingested_file", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(s.duplicates, 5);
+	after = dump(f->db);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+static void
+probe_message(const char *file, const char *ts, const char *sid, int seq,
+    const char *ip, int port)
+{
+	append(file,
+	    "{\"@timestamp\":\"%s\",\"event.action\":\"message.stored\","
+	    "\"sensor.name\":\"s1\",\"session.id\":\"%s\","
+	    "\"message.sha256\":\"" SHA_A "\",\"message.size\":300,"
+	    "\"message.seq\":%d,\"smtp.mail_from\":\"check@example.net\","
+	    "\"smtp.rcpt_to\":[\"check@example.net\"],"
+	    "\"smtp.rcpt_count\":1,\"source.ip\":\"%s\","
+	    "\"destination.port\":%d,\"proxy.protocol\":\"socks5\","
+	    "\"proxy.target\":\"192.0.2.1:25\",\"message.probe\":true,"
+	    "\"message.probe_reason\":\"address 192.0.2.1:1080\","
+	    "\"message.probe_relay\":\"queued\",\"proxy.hops\":2,"
+	    "\"proxy.chain\":[\"socks5:192.0.2.1:8080\","
+	    "\"http:192.0.2.1:25\"],\"tls.version\":\"TLSv1.2\","
+	    "\"tls.cipher\":\"ECDHE-RSA-AES128-GCM-SHA256\"}\n",
+	    ts, sid, seq, ip, port);
+}
+
+/*
+ * One spam message and one probe from 192.0.2.7, a probe alone from
+ * 198.51.100.9, a judge check, a refused request and a sink tunnel.
+ */
+static void
+write_probe_data(struct fixture *f)
+{
+	char file[256];
+
+	snprintf(file, sizeof(file), "%s/20261101T10.jsonl", f->events);
+	session_start(file, "2026-11-01T10:00:00Z", "a", "192.0.2.7", 1080);
+	message(file, "2026-11-01T10:00:01Z", "a", 1, "192.0.2.7", 1080, 10);
+	probe_message(file, "2026-11-01T10:00:02Z", "a", 2, "192.0.2.7", 1080);
+	session_start(file, "2026-11-01T10:05:00Z", "b", "198.51.100.9", 8080);
+	probe_message(
+	    file, "2026-11-01T10:05:01Z", "b", 1, "198.51.100.9", 8080);
+	append(file,
+	    "{\"@timestamp\":\"2026-11-01T10:05:02Z\","
+	    "\"event.action\":\"proxy.request\",\"sensor.name\":\"s1\","
+	    "\"session.id\":\"b\",\"proxy.protocol\":\"http\","
+	    "\"proxy.command\":\"GET\",\"proxy.target\":\"judge.example:80\","
+	    "\"proxy.target.host\":\"judge.example\","
+	    "\"proxy.target.port\":80,"
+	    "\"url.full\":\"http://judge.example/azenv.php\","
+	    "\"proxy.hops\":1,\"proxy.chain\":[\"http:judge.example:80\"],"
+	    "\"proxy.probe\":true,\"http.request.body\":\"aGk=\","
+	    "\"http.request.body_size\":2,"
+	    "\"http.request.body_truncated\":false,"
+	    "\"http.request.body_sha256\":\"" SHA_A "\","
+	    "\"http.request.header_count\":2,"
+	    "\"http.request.headers\":[\"Host: judge.example\","
+	    "\"Accept: */*\"],\"event.outcome\":\"answered\","
+	    "\"proxy.reply\":200}\n");
+	append(file,
+	    "{\"@timestamp\":\"2026-11-01T10:05:03Z\","
+	    "\"event.action\":\"proxy.request\",\"sensor.name\":\"s1\","
+	    "\"session.id\":\"b\",\"proxy.protocol\":\"http\","
+	    "\"proxy.command\":\"CONNECT\","
+	    "\"proxy.target\":\"203.0.113.5:443\","
+	    "\"proxy.target.host\":\"203.0.113.5\","
+	    "\"proxy.target.port\":443,\"proxy.hops\":0,\"proxy.chain\":[],"
+	    "\"http.via_tunnel\":true,\"proxy.probe\":false,"
+	    "\"event.outcome\":\"tunnel\",\"proxy.reply\":200}\n");
+	append(file,
+	    "{\"@timestamp\":\"2026-11-01T10:05:09Z\","
+	    "\"event.action\":\"proxy.tunnel\",\"sensor.name\":\"s1\","
+	    "\"session.id\":\"b\",\"proxy.protocol\":\"http\","
+	    "\"proxy.target\":\"203.0.113.5:443\",\"tunnel.bytes\":517,"
+	    "\"tunnel.first_bytes\":\"160301\","
+	    "\"tls.client.server_name\":\"www.example.com\"}\n");
+}
+
+static void
+probes_are_counted_apart(void **state)
+{
+	struct fixture *f = *state;
+	struct ingest_stats s;
+	char *text, *before, *after;
+
+	write_probe_data(f);
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(s.bad_lines, 0);
+	assert_int_equal(s.messages, 3);
+	assert_int_equal(
+	    count(f, "SELECT count(*) FROM message WHERE probe = 1"), 2);
+	assert_int_equal(
+	    count(f, "SELECT count(*) FROM message WHERE probe IS NULL"), 1);
+	text = text_of(f,
+	    "SELECT probe_reason || '|' || probe_relay || '|' || proxy_hops"
+	    " || '|' || proxy_chain || '|' || tls_version FROM message"
+	    " WHERE session_id = 'b'");
+	assert_string_equal(text,
+	    "address 192.0.2.1:1080|queued|2|"
+	    "[\"socks5:192.0.2.1:8080\",\"http:192.0.2.1:25\"]|TLSv1.2");
+	free(text);
+
+	/* The spam rollups leave both probes out. */
+	assert_int_equal(
+	    count(f, "SELECT sum(messages) FROM rollup_minute"), 1);
+	assert_int_equal(
+	    count(f, "SELECT sum(recipients) FROM rollup_minute"), 10);
+	assert_int_equal(count(f, "SELECT sum(probes) FROM rollup_minute"), 2);
+	assert_int_equal(count(f,
+			     "SELECT judge_checks FROM rollup_minute"
+			     " WHERE service_port = 8080 AND judge_checks > 0"),
+	    1);
+	assert_int_equal(count(f,
+			     "SELECT probes FROM rollup_ip_day"
+			     " WHERE source_ip = '198.51.100.9'"
+			     " AND messages = 0 AND recipients = 0"),
+	    1);
+	assert_int_equal(count(f,
+			     "SELECT messages FROM rollup_ip_day"
+			     " WHERE source_ip = '192.0.2.7' AND probes = 1"),
+	    1);
+	assert_int_equal(
+	    count(f, "SELECT sum(messages) FROM rollup_os_day"), 1);
+
+	/* Proxy requests keep the judge flag, chain, headers and body. */
+	text = text_of(f,
+	    "SELECT probe || '|' || hops || '|' || chain || '|' ||"
+	    " header_count || '|' || headers || '|' || body || '|' ||"
+	    " body_size || '|' || body_truncated FROM proxy_request"
+	    " WHERE command = 'GET'");
+	assert_string_equal(text,
+	    "1|1|[\"http:judge.example:80\"]|2|"
+	    "[\"Host: judge.example\",\"Accept: */*\"]|aGk=|2|0");
+	free(text);
+	assert_int_equal(count(f,
+			     "SELECT via_tunnel FROM proxy_request"
+			     " WHERE command = 'CONNECT' AND probe = 0"),
+	    1);
+	text = text_of(f,
+	    "SELECT target || '|' || bytes || '|' || first_bytes || '|' ||"
+	    " server_name FROM proxy_tunnel");
+	assert_string_equal(text, "203.0.113.5:443|517|160301|www.example.com");
+	free(text);
+
+	/* Read again, nothing is added and no rollup grows. */
+	before = dump(f->db);
+	assert_int_equal(sqlite3_exec(db_handle(f->db),
+			     "DELETE FROM ingested_file", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(s.messages, 0);
+	after = dump(f->db);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+static void
+report_counts_probes_apart(void **state)
+{
+	struct fixture *f = *state;
+	struct ingest_stats s;
+	char *out, err[256];
+	json_t *root, *summary, *row;
+	json_error_t jerr;
+	uint64_t n;
+
+	write_probe_data(f);
+	write_geo(f);
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(
+	    enrich_pending(f->db, f->geo, f->log_fp, &n, err, sizeof(err)), 0);
+
+	out = report_to_string(f, REPORT_JSON, NULL);
+	root = json_loads(out, 0, &jerr);
+	assert_non_null(root);
+	summary = json_object_get(root, "summary");
+	assert_int_equal(
+	    json_integer_value(json_object_get(summary, "emails")), 1);
+	assert_int_equal(
+	    json_integer_value(json_object_get(summary, "recipients")), 10);
+	assert_int_equal(
+	    json_integer_value(json_object_get(summary, "unique_ips")), 1);
+	assert_int_equal(
+	    json_integer_value(json_object_get(summary, "probe_messages")), 2);
+	assert_int_equal(
+	    json_integer_value(json_object_get(summary, "judge_checks")), 1);
+	/* 198.51.100.9 sent only a probe, so AS 64501 and US are absent. */
+	assert_int_equal(json_array_size(json_object_get(root, "top_asns")), 1);
+	row = json_array_get(json_object_get(root, "top_asns"), 0);
+	assert_int_equal(
+	    json_integer_value(json_object_get(row, "asn")), 64500);
+	assert_true(json_real_value(json_object_get(row, "percent")) == 100.0);
+	assert_int_equal(
+	    json_array_size(json_object_get(root, "top_countries")), 1);
+	row = json_array_get(json_object_get(root, "source_os"), 0);
+	assert_int_equal(json_integer_value(json_object_get(row, "emails")), 1);
+	row = json_array_get(json_object_get(root, "spams_per_day"), 0);
+	assert_int_equal(json_integer_value(json_object_get(row, "emails")), 1);
+	assert_int_equal(
+	    json_integer_value(json_object_get(row, "recipients")), 10);
+	json_decref(root);
+	free(out);
+
+	out = report_to_string(f, REPORT_CSV, NULL);
+	assert_non_null(strstr(out,
+	    ",unique_countries,probe_messages,"
+	    "judge_checks\n"));
+	assert_non_null(strstr(
+	    out, "\nsummary,2026-11-01,2026-11-01,1,1,10,10.00,1,1,1,2,1\n"));
+	assert_non_null(strstr(out, "\ntop_asns,1,64500,"));
+	assert_null(strstr(out, "\ntop_asns,2,"));
+	assert_non_null(strstr(out, "\nservice_ports,1,1080,SOCKS,1,100.00\n"));
+	assert_non_null(strstr(out, "\nservice_ports,2,8080,HTTP,0,0.00\n"));
+	free(out);
+
+	out = report_to_string(f, REPORT_MD, NULL);
+	assert_non_null(strstr(out, "| Emails | 1 |\n"));
+	assert_non_null(strstr(out, "| Recipients | 10 |\n"));
+	assert_non_null(strstr(out, "| Probe messages | 2 |\n"));
+	assert_non_null(strstr(out, "| Judge checks | 1 |\n"));
+	free(out);
+
+	out = report_to_string(f, REPORT_TEXT, NULL);
+	assert_non_null(strstr(out, "  Emails                1\n"));
+	assert_non_null(strstr(out, "  Probe messages        2\n"));
+	assert_non_null(strstr(out, "  Judge checks          1\n"));
+	assert_null(strstr(out, "Plain Networks"));
+	free(out);
+}
+
+/*
+ * Undo schema version 4 on an open database, as a file written by the
+ * build before it would be.
+ */
+static const char downgrade_to_v3[] =
+    "DROP INDEX auth_attempt;"
+    "DROP TABLE proxy_tunnel;"
+    "ALTER TABLE message DROP COLUMN probe;"
+    "ALTER TABLE message DROP COLUMN probe_reason;"
+    "ALTER TABLE message DROP COLUMN probe_relay;"
+    "ALTER TABLE message DROP COLUMN proxy_hops;"
+    "ALTER TABLE message DROP COLUMN proxy_chain;"
+    "ALTER TABLE message DROP COLUMN tls_version;"
+    "ALTER TABLE message DROP COLUMN tls_cipher;"
+    "ALTER TABLE auth DROP COLUMN mechanism;"
+    "ALTER TABLE auth DROP COLUMN password_digest;"
+    "ALTER TABLE auth DROP COLUMN challenge;"
+    "ALTER TABLE auth DROP COLUMN reason;"
+    "ALTER TABLE auth DROP COLUMN tls_version;"
+    "ALTER TABLE auth DROP COLUMN tls_cipher;"
+    "ALTER TABLE proxy_request DROP COLUMN probe;"
+    "ALTER TABLE proxy_request DROP COLUMN hops;"
+    "ALTER TABLE proxy_request DROP COLUMN chain;"
+    "ALTER TABLE proxy_request DROP COLUMN via_tunnel;"
+    "ALTER TABLE proxy_request DROP COLUMN header_count;"
+    "ALTER TABLE proxy_request DROP COLUMN headers;"
+    "ALTER TABLE proxy_request DROP COLUMN body;"
+    "ALTER TABLE proxy_request DROP COLUMN body_size;"
+    "ALTER TABLE proxy_request DROP COLUMN body_truncated;"
+    "ALTER TABLE proxy_request DROP COLUMN body_sha256;"
+    "ALTER TABLE rollup_minute DROP COLUMN probes;"
+    "ALTER TABLE rollup_minute DROP COLUMN judge_checks;"
+    "ALTER TABLE rollup_ip_day DROP COLUMN probes;"
+    "DELETE FROM schema_version WHERE version = 4;";
+
+static void
+old_database_migrates(void **state)
+{
+	struct fixture *f = *state;
+	struct ingest_stats s;
+	char file[256], err[256], *out;
+	json_t *root, *summary;
+	json_error_t jerr;
+
+	snprintf(file, sizeof(file), "%s/20261101T10.jsonl", f->events);
+	session_start(file, "2026-11-01T10:00:00Z", "a", "192.0.2.7", 1080);
+	message(file, "2026-11-01T10:00:01Z", "a", 1, "192.0.2.7", 1080, 10);
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(
+	    sqlite3_exec(db_handle(f->db), downgrade_to_v3, NULL, NULL, NULL),
+	    SQLITE_OK);
+	/* Version 3 let two rows without a password in. */
+	assert_int_equal(sqlite3_exec(db_handle(f->db),
+			     "INSERT INTO auth(sensor_id, session_id, time,"
+			     " protocol, user_name) VALUES"
+			     " (1, 'a', 't', 'socks5', 'root'),"
+			     " (1, 'a', 't', 'socks5', 'root')",
+			     NULL, NULL, NULL),
+	    SQLITE_OK);
+	db_close(f->db);
+
+	f->db = db_open(f->db_path, false, err, sizeof(err));
+	assert_non_null(f->db);
+	assert_int_equal(count(f, "SELECT max(version) FROM schema_version"),
+	    DB_SCHEMA_VERSION);
+	assert_int_equal(count(f, "SELECT count(*) FROM auth"), 1);
+	assert_int_equal(
+	    count(f, "SELECT count(*) FROM message WHERE probe IS NULL"), 1);
+	assert_int_equal(count(f, "SELECT sum(probes) FROM rollup_minute"), 0);
+
+	/* New events go into the migrated file; the old message is spam. */
+	snprintf(file, sizeof(file), "%s/20261101T11.jsonl", f->events);
+	probe_message(file, "2026-11-01T11:00:00Z", "a", 2, "192.0.2.7", 1080);
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(s.messages, 1);
+	out = report_to_string(f, REPORT_JSON, NULL);
+	root = json_loads(out, 0, &jerr);
+	assert_non_null(root);
+	summary = json_object_get(root, "summary");
+	assert_int_equal(
+	    json_integer_value(json_object_get(summary, "emails")), 1);
+	assert_int_equal(
+	    json_integer_value(json_object_get(summary, "probe_messages")), 1);
+	json_decref(root);
+	free(out);
+}
+
 int
 main(void)
 {
@@ -1055,6 +1459,14 @@ main(void)
 		report_text_csv_md_match_data, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		report_rejects_unknown_sensor, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		smtp_auth_rows_are_stored, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		probes_are_counted_apart, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		report_counts_probes_apart, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		old_database_migrates, setup, teardown),
 	    cmocka_unit_test(line_reader_cuts_at_newlines),
 	    cmocka_unit_test(line_reader_skips_overlong_line),
 	    cmocka_unit_test(event_parse_rejects_invalid_values),
