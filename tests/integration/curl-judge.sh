@@ -97,4 +97,17 @@ for line in sys.stdin:
         print(e["proxy.hops"], " ".join(e["proxy.chain"]), e["proxy.probe"])')"
 expect_eq "judge requests marked as probes" 4 \
     "$(cat "$WORK"/spool/events/* | grep -c '"proxy.probe":true')"
+
+# After ingest the judge checks are counted, and no email.
+ingest
+expect_eq "chain row" "2|[\"socks5:127.0.0.1:$http\",\"http:judge.test.example:80\"]" \
+    "$(sql "SELECT hops || '|' || chain FROM proxy_request
+    WHERE probe = 1 AND hops = 2")"
+expect_eq "report judge checks" "emails=0 probe_messages=0 judge_checks=4" \
+    "$("$SPAMPOT" report --db "$WORK/spampot.db" --format json |
+    python3 -c '
+import json, sys
+s = json.load(sys.stdin)["summary"]
+print(" ".join("%s=%s" % (k, s[k])
+               for k in ("emails", "probe_messages", "judge_checks")))')"
 finish

@@ -88,4 +88,17 @@ for line in sys.stdin:
     if e["event.action"] == "message.stored":
         print(e["smtp.rcpt_to"][0], e["message.probe"],
               e.get("message.probe_relay", "-"))' | sort)"
+
+# After ingest the report counts the spam alone and the probes apart.
+ingest
+expect_eq "probe rows" "5 3 2" \
+    "$(sql "SELECT count(*), sum(probe_relay = 'queued'),
+    sum(probe_relay = 'capped') FROM message WHERE probe = 1" | tr '|' ' ')"
+expect_eq "report summary" "emails=1 recipients=1 probe_messages=5" \
+    "$("$SPAMPOT" report --db "$WORK/spampot.db" --format json |
+    python3 -c '
+import json, sys
+s = json.load(sys.stdin)["summary"]
+print(" ".join("%s=%s" % (k, s[k])
+               for k in ("emails", "recipients", "probe_messages")))')"
 finish

@@ -206,6 +206,30 @@ for index in 0 1 2; do
 	expect_eq "$p sessions ended under TLS" "$tls_sessions" \
 	    "$(events session.end | grep -F '"event.reason":"quit"' |
 	    grep -c '"tls.version":"TLSv1.3"' || true)"
+
+	# After ingest every attempt is a row of the auth table.
+	rm -f "$WORK/spampot.db"
+	ingest
+	expect_eq "$p auth rows" "$(events smtp.auth | wc -l)" \
+	    "$(sql "SELECT count(*) FROM auth WHERE protocol = 'smtp'")"
+	expect_eq "$p PLAIN row" "alice|wonderland|failure|TLSv1.3" \
+	    "$(sql "SELECT user_name || '|' || password || '|' || outcome
+	    || '|' || tls_version FROM auth WHERE mechanism = 'PLAIN'
+	    AND user_name = 'alice'")"
+	expect_eq "$p accepted row" "carol|letmein|success" \
+	    "$(sql "SELECT user_name || '|' || password || '|' || outcome
+	    FROM auth WHERE mechanism = 'PLAIN' AND user_name = 'carol'")"
+	if [ "$p" = sendmail ]; then
+		expect_eq "$p CRAM-MD5 row" "dave|-|32|1|failure" \
+		    "$(sql "SELECT user_name || '|' || coalesce(password, '-')
+		    || '|' || length(password_digest) || '|'
+		    || (challenge LIKE '<%>') || '|' || outcome FROM auth
+		    WHERE mechanism = 'CRAM-MD5'")"
+		expect_eq "$p PLAIN row without TLS" "erin|secret|-" \
+		    "$(sql "SELECT user_name || '|' || password || '|'
+		    || coalesce(tls_version, '-') FROM auth
+		    WHERE user_name = 'erin'")"
+	fi
 done
 
 finish
