@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 /* Configuration read when --config is not given. */
 #define COLLECTOR_DEFAULT_CONFIG "/etc/spampot/collector.conf"
 
@@ -68,6 +70,17 @@ bool sensor_is_remote(const struct sensor_conf *s);
 /* Path of the spool that ingest reads: the mirror or the local spool. */
 void sensor_spool_dir(const struct collector_conf *conf,
     const struct sensor_conf *s, char *buf, size_t size);
+
+struct db;
+
+/*
+ * Judge every configured sensor as `spampot status --format json` does:
+ * an array with an object per sensor ("sensor", "verdict", "reason" and
+ * the facts behind them).  db may be NULL.  *any_down is set when a
+ * sensor is down.  The caller owns the array.
+ */
+json_t *status_all_json(const struct collector_conf *conf, struct db *db,
+    int64_t now, bool *any_down);
 
 /* The configuration file's keys, for both commands' --help. */
 extern const char collector_conf_help[];

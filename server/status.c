@@ -465,6 +465,28 @@ init_status(struct sensor_status *st, const struct sensor_conf *s)
 	st->load_1m = NAN;
 }
 
+json_t *
+status_all_json(const struct collector_conf *conf, struct db *db,
+    int64_t now, bool *any_down)
+{
+	json_t *rows = json_array();
+	struct sensor_status st;
+	size_t i;
+
+	*any_down = false;
+	for (i = 0; i < conf->nsensors; i++) {
+		init_status(&st, &conf->sensors[i]);
+		read_heartbeat(conf, &st, now);
+		if (db != NULL)
+			read_database(db, &st, now);
+		judge(conf, &st);
+		if (st.verdict == LEVEL_DOWN)
+			*any_down = true;
+		json_array_append_new(rows, status_json(conf, &st));
+	}
+	return rows;
+}
+
 static int
 show_status(const struct collector_conf *conf, bool json)
 {

@@ -27,6 +27,7 @@
 
 #include <microhttpd.h>
 
+#include "collector.h"
 #include "commands.h"
 #include "spampot_limits.h"
 #include "util.h"
@@ -36,6 +37,7 @@
 
 struct web {
 	struct db *db;
+	struct collector_conf *collector; /* NULL: no status verdicts */
 	char *auth_header;       /* the exact Authorization value required */
 	const char *auth_scheme; /* for WWW-Authenticate */
 };
@@ -139,7 +141,8 @@ typedef void (*route_fn)(struct route_args *, struct reply *);
 static void
 serve_overview(struct route_args *a, struct reply *r, bool api)
 {
-	struct web_result res = web_overview(a->web->db, (int64_t)time(NULL));
+	struct web_result res =
+	    web_overview(a->web->db, a->web->collector, (int64_t)time(NULL));
 	struct sbuf b;
 
 	if (res.json == NULL) {
@@ -621,6 +624,7 @@ request_done(void *cls, struct MHD_Connection *c, void **req_cls,
 
 struct web_options {
 	const char *db_path;
+	const char *config;	/* collector configuration, or NULL */
 	const char *listen;
 	const char *token;
 	const char *basic_auth;
@@ -738,7 +742,7 @@ set_auth(struct web *web, const struct web_options *o, const char **why)
 }
 
 static const char web_usage[] =
-    "usage: spampot web [--db FILE] [--listen ADDRESS:PORT]\n"
+    "usage: spampot web [--db FILE] [--config FILE] [--listen ADDRESS:PORT]\n"
     "                   [--token TOKEN | --basic-auth USER:PASS]\n"
     "                   [--cert FILE --key FILE]\n";
 
@@ -753,6 +757,11 @@ static const char web_help[] =
     "Options:\n"
     "  --db FILE              database to read (default: $SPAMPOT_DB, or\n"
     "                         spampot.db in the current directory)\n"
+    "  --config FILE          collector configuration, for each sensor's\n"
+    "                         status verdict as `spampot status` gives\n"
+    "                         it (default: " COLLECTOR_DEFAULT_CONFIG "\n"
+    "                         when that file exists; without one the\n"
+    "                         overview shows no verdicts)\n"
     "  --listen ADDR:PORT     literal address and port to bind (default:\n"
     "                         " WEB_DEFAULT_LISTEN "; IPv6 as [::1]:8025).\n"
     "                         An address outside 127.0.0.0/8 and ::1\n"
@@ -792,6 +801,7 @@ parse_options(int argc, char **argv, struct web_options *o)
 {
 	static const struct option longopts[] = {
 	    {"db", required_argument, NULL, 'd'},
+	    {"config", required_argument, NULL, 'C'},
 	    {"listen", required_argument, NULL, 'l'},
 	    {"token", required_argument, NULL, 't'},
 	    {"basic-auth", required_argument, NULL, 'b'},
@@ -808,6 +818,9 @@ parse_options(int argc, char **argv, struct web_options *o)
 		switch (c) {
 		case 'd':
 			o->db_path = optarg;
+			break;
+		case 'C':
+			o->config = optarg;
 			break;
 		case 'l':
 			o->listen = optarg;
@@ -936,6 +949,30 @@ done:
 	return rc;
 }
 
+/*
+ * Read the collector's configuration for the status verdicts: the file
+ * given, which must be readable, or the default one when it exists.
+ */
+static int
+load_collector(struct web *web, const char *path)
+{
+	char err[512];
+
+	if (path == NULL) {
+		if (access(COLLECTOR_DEFAULT_CONFIG, R_OK) != 0)
+			return 0;
+		path = COLLECTOR_DEFAULT_CONFIG;
+	}
+	web->collector = xcalloc(1, sizeof(*web->collector));
+	if (collector_conf_load(path, web->collector, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: web: %s\n", progname, err);
+		free(web->collector);
+		web->collector = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 int
 cmd_web(int argc, char **argv)
 {
@@ -963,7 +1000,15 @@ cmd_web(int argc, char **argv)
 		    progname, o.listen);
 		return 2;
 	}
+	if (load_collector(&web, o.config) < 0) {
+		free(web.auth_header);
+		return 1;
+	}
 	rc = serve(&web, &o, &ss);
+	if (web.collector != NULL) {
+		collector_conf_free(web.collector);
+		free(web.collector);
+	}
 	free(web.auth_header);
 	return rc;
 }

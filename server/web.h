@@ -39,7 +39,11 @@ struct web_result {
 };
 
 /* Data (web_api.c); now is seconds since the epoch. */
-struct web_result web_overview(struct db *db, int64_t now);
+struct collector_conf;
+
+/* conf, when not NULL, adds each sensor's `spampot status` verdict. */
+struct web_result web_overview(struct db *db,
+    const struct collector_conf *conf, int64_t now);
 struct web_result web_report(struct db *db, const struct web_filter *f);
 struct web_result web_messages(struct db *db, const struct web_filter *f);
 struct web_result web_message(struct db *db, int64_t id);

@@ -22,6 +22,7 @@
 #include "charts.h"
 #include "mimeview.h"
 #include "report.h"
+#include "collector.h"
 #include "spampot_limits.h"
 #include "util.h"
 
@@ -195,10 +196,9 @@ query_count(struct db *db, const char *sql, int64_t a, int64_t b)
 }
 
 /*
- * One sensor's row of the overview.  NOTE: the verdict of
- * `spampot status` needs the collector's configuration, which the
- * dashboard does not read.  The row gives the last event and the last
- * heartbeat instead.
+ * One sensor's row of the overview: the last event and heartbeat, and
+ * the counts; web_overview() adds the status verdict when the
+ * collector's configuration names the sensor.
  */
 static json_t *
 sensor_row(struct db *db, sqlite3_stmt *st, int64_t now)
@@ -266,8 +266,44 @@ report_json(struct db *db, const struct report_options *opts, int *status,
 	return root;
 }
 
+/* Copy each sensor's verdict and reason from the status rows. */
+static void
+add_verdicts(json_t *sensors, const struct collector_conf *conf,
+    struct db *db, int64_t now)
+{
+	json_t *statuses, *st, *row;
+	bool any_down;
+	size_t i, j;
+
+	if (conf == NULL)
+		return;
+	statuses = status_all_json(conf, db, now, &any_down);
+	json_array_foreach(statuses, i, st) {
+		const char *name =
+		    json_string_value(json_object_get(st, "sensor"));
+		json_t *found = NULL;
+
+		json_array_foreach(sensors, j, row) {
+			const char *n =
+			    json_string_value(json_object_get(row, "name"));
+
+			if (n != NULL && name != NULL && strcmp(n, name) == 0)
+				found = row;
+		}
+		if (found == NULL) {
+			/* Configured, but nothing of it ingested yet. */
+			found = json_object();
+			json_object_set_new(found, "name", json_string(name));
+			json_array_append_new(sensors, found);
+		}
+		json_object_set(found, "verdict", json_object_get(st, "verdict"));
+		json_object_set(found, "reason", json_object_get(st, "reason"));
+	}
+	json_decref(statuses);
+}
+
 struct web_result
-web_overview(struct db *db, int64_t now)
+web_overview(struct db *db, const struct collector_conf *conf, int64_t now)
 {
 	struct report_options opts = {.format = REPORT_JSON, .top = 1};
 	json_t *root = json_object(), *sensors = json_array(), *report;
@@ -286,6 +322,7 @@ web_overview(struct db *db, int64_t now)
 	while (sqlite3_step(st) == SQLITE_ROW)
 		json_array_append_new(sensors, sensor_row(db, st, now));
 	sqlite3_finalize(st);
+	add_verdicts(sensors, conf, db, now);
 	if ((report = report_json(db, &opts, &status, &why)) == NULL) {
 		json_decref(root);
 		return result_error(status, why);

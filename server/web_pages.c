@@ -206,6 +206,8 @@ put_sensor_row(struct sbuf *out, const json_t *s)
 
 	sbuf_puts(out, "<tr>");
 	put_cell(out, s, "name");
+	put_cell(out, s, "verdict");
+	put_cell(out, s, "reason");
 	put_cell(out, s, "version");
 	put_cell(out, s, "last_heartbeat");
 	if (json_is_integer(age))
@@ -229,10 +231,11 @@ page_overview(struct sbuf *out, const json_t *overview)
 	sbuf_puts(out, "<p class=\"note\">Generated ");
 	put_value(out, json_object_get(overview, "generated"));
 	sbuf_puts(out,
-	    " (UTC).  The status verdicts of <code>spampot status</code>"
-	    " need the collector's configuration; this page shows the last"
-	    " heartbeat and the last minute with events instead.</p>\n"
+	    " (UTC).  Verdicts are those of <code>spampot status</code>, from"
+	    " the collector's configuration (<code>--config</code>); without"
+	    " it they are empty.</p>\n"
 	    "<h2>Sensors</h2>\n<table id=\"sensors\">\n<tr><th>Sensor</th>"
+	    "<th>Verdict</th><th>Reason</th>"
 	    "<th>Version</th><th>Last heartbeat</th><th>Age</th>"
 	    "<th>Last event (minute)</th>");
 	sbuf_printf(out,

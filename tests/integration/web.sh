@@ -113,11 +113,26 @@ status=0
     --token short >/dev/null 2>&1 || status=$?
 expect_eq "short token rejected" 2 "$status"
 
+# The collector's configuration gives the overview its verdicts: the
+# sensor above, read in place.
+printf '[collector]\ndatabase = %s\n[sensor test]\npath = %s\n' \
+    "$WORK/spampot.db" "$WORK/spool" >"$WORK/collector.conf"
+
 "$SPAMPOT" web --db "$WORK/spampot.db" --listen "127.0.0.1:$web" \
-    2>>"$WORK/web.log" &
+    --config "$WORK/collector.conf" 2>>"$WORK/web.log" &
 WEB_PID=$!
 wait_port "$web"
 BASE="http://127.0.0.1:$web"
+
+status_verdict=$("$SPAMPOT" status --config "$WORK/collector.conf" \
+    --format json | jq -r '.[0].verdict' || true)
+expect_eq "overview verdict equals spampot status" "$status_verdict" \
+    "$(curl -s "$BASE/api/overview" |
+    jq -r '.sensors[] | select(.name == "test") | .verdict')"
+case "$status_verdict" in
+ok | warn | down) pass "status verdict $status_verdict" ;;
+*) fail "no status verdict: '$status_verdict'" ;;
+esac
 
 # curl_status PATH [CURL OPTIONS...]: the status code only.
 curl_status() {
