@@ -300,7 +300,7 @@ chart_asns(struct chart_query *q, struct svg_chart *c)
 	    "SELECT i.asn, max(i.as_name), sum(r.messages) AS n"
 	    " FROM rollup_ip_day r JOIN ip i ON i.ip = r.source_ip"
 	    " WHERE i.asn IS NOT NULL AND" DAY_FILTER
-	    " GROUP BY i.asn ORDER BY n DESC, i.asn LIMIT :top");
+	    " GROUP BY i.asn HAVING n > 0 ORDER BY n DESC, i.asn LIMIT :top");
 	if (st == NULL)
 		return -1;
 	s = svg_add_series(c, "emails");
@@ -330,7 +330,8 @@ chart_countries(struct chart_query *q, struct svg_chart *c)
 	    "SELECT i.country, sum(r.messages) AS n"
 	    " FROM rollup_ip_day r JOIN ip i ON i.ip = r.source_ip"
 	    " WHERE i.country IS NOT NULL AND" DAY_FILTER
-	    " GROUP BY i.country ORDER BY n DESC, i.country LIMIT :top");
+	    " GROUP BY i.country HAVING n > 0"
+	    " ORDER BY n DESC, i.country LIMIT :top");
 	if (st == NULL)
 		return -1;
 	s = svg_add_series(c, "emails");

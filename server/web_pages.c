@@ -173,6 +173,8 @@ static const struct {
     {"unique_ips", "Unique IP addresses"},
     {"unique_asns", "Unique ASNs"},
     {"unique_countries", "Unique country codes"},
+    {"probe_messages", "Probe messages"},
+    {"judge_checks", "Judge checks"},
 };
 
 /* Every field of the report's summary, in the report's order. */
