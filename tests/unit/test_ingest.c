@@ -40,6 +40,9 @@ struct fixture {
 	FILE *log_fp;
 };
 
+static void append(const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 append(const char *path, const char *fmt, ...)
 {

@@ -526,8 +526,8 @@ text_round_trip(void **state)
 	    SYN_FREEBSD_SIG,
 	    SYN_LINUX6_SIG,
 	    "4:70+?:0:1460:29200,0:mss,sok,ts,eol+3:df,id+,opt+:+",
-	    "4:250+5:8:0:1024,0:?30,nop:id-,ecn,0+,seq-,ack+,uptr+,"
-	    "urgf+,pushf+,ts1-,ts2+,exws,bad:0",
+	    ("4:250+5:8:0:1024,0:?30,nop:id-,ecn,0+,seq-,ack+,uptr+,"
+		"urgf+,pushf+,ts1-,ts2+,exws,bad:0"),
 	    "4:64+0:0:0:0,0:::0",
 	};
 	char out[SYNSIG_TEXT_MAX];
