@@ -1738,7 +1738,7 @@ session_accept(struct listener *l, int fd, const struct sockaddr *peer,
 	c->marks.rcpt_patterns = srv->cfg->probe_recipients;
 	c->marks.nrcpt_patterns = srv->cfg->nprobe_recipients;
 	c->protocol = l->cfg->service == SERVICE_SMTP ? "smtp" : NULL;
-	/* A relay's SYN says nothing of the client it carries. */
+	/* A relay's SYN describes the relay, not the client it carries. */
 	if (!trusted)
 		read_syn_signature(c, fd);
 	if (!trusted)
