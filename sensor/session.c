@@ -1,13 +1,17 @@
 /*
  * One connection, from accept to close: an optional PROXY header from
  * a trusted relay, then either SMTP (on an SMTP listener) or a proxy
- * handshake told apart by its first byte (SOCKS4/4a, SOCKS5 or HTTP).
- * A tunnel to a mail port hands the same socket to the SMTP emulator;
- * every other tunnel is refused the way a real proxy refuses it.
+ * handshake recognised by its first byte (SOCKS4/4a, SOCKS5 or HTTP).
+ * A granted tunnel hands the same socket to an emulator: a mail port
+ * to the SMTP emulator, an HTTP port to the origin emulator, one of the
+ * sensor's own ports to that listener (a chain), a port configured as
+ * a sink to nothing at all.  Every other tunnel is refused the way a
+ * real proxy refuses it.
  *
- * Nothing here opens a connection: a "tunnel" is the emulator talking
+ * Nothing here opens a connection: a "tunnel" is an emulator talking
  * on the client's own socket.  All peer bytes go through the parsers
- * in socks.c, httpproxy.c, proxyproto.c and smtp.c, which bound them.
+ * in socks.c, httpproxy.c, proxyproto.c, httpemu.c and smtp.c, which
+ * bound them.
  */
 #include <errno.h>
 #include <event2/buffer.h>
