@@ -174,6 +174,7 @@ static const char *const allowed_syscalls[] = {
     "stat",
     "statfs",
     "statx",
+    "syncfs",
     "sysinfo",
     "tgkill",
     "unlink",

@@ -155,6 +155,30 @@ load_secret(struct spool *sp, char *err, size_t errlen)
 	return sync_path(sp->dir);
 }
 
+/*
+ * Remove bodies a crash left half written in tmp/: they were never
+ * renamed into place, so no event names them.
+ */
+static void
+remove_stale_tmp(struct spool *sp)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if ((fd = openat(sp->dirfd, "tmp", O_RDONLY | O_DIRECTORY |
+		 O_CLOEXEC)) < 0)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			unlinkat(fd, de->d_name, 0);
+	closedir(d);
+}
+
 struct spool *
 spool_open(const char *dir, char *err, size_t errlen)
 {
@@ -189,6 +213,7 @@ spool_open(const char *dir, char *err, size_t errlen)
 		spool_close(sp);
 		return NULL;
 	}
+	remove_stale_tmp(sp);
 	sp->events_cap = EVENT_BUFFER_INITIAL;
 	sp->events = xmalloc(sp->events_cap);
 	return sp;
@@ -330,7 +355,7 @@ spool_has_staged(const struct spool *sp)
 	return sp->nbodies > 0 || sp->events_len > 0;
 }
 
-/* Make the two levels of bodies/ab/cd/ exist; flush the parents. */
+/* Make the two levels of bodies/ab/cd/ exist. */
 static int
 make_body_dir(struct spool *sp, const struct staged_body *b, char *err,
     size_t errlen)
@@ -344,26 +369,42 @@ make_body_dir(struct spool *sp, const struct staged_body *b, char *err,
 	if (make_dir(path, err, errlen) < 0 ||
 	    make_dir(b->dir, err, errlen) < 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/bodies", sp->dir);
-	sync_path(path);
-	snprintf(path, sizeof(path), "%s/bodies/%.2s", sp->dir, b->sha);
-	sync_path(path);
 	return 0;
 }
 
+static int
+flush_file_system(struct spool *sp, char *err, size_t errlen)
+{
+	if (syncfs(sp->dirfd) < 0) {
+		snprintf(err, errlen, "syncfs %s: %s", sp->dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Make the staged bodies durable under their final names.  The whole
+ * batch costs two flushes of the spool's file system: one for the
+ * bodies' data, so that a name never points at a partial body (a
+ * stored body is reused by every later message with the same hash),
+ * and one for the renames and new directories.  Flushing file by file
+ * cost two flushes per message and could not keep up with a busy
+ * sensor on a slow disk.  syncfs also flushes whatever else is dirty
+ * on that file system, so the spool is best kept on one of its own.
+ */
 static int
 commit_bodies(struct spool *sp, char *err, size_t errlen)
 {
 	int i;
 
+	if (sp->nbodies == 0)
+		return 0;
+	if (flush_file_system(sp, err, errlen) < 0)
+		return -1;
 	for (i = 0; i < sp->nbodies; i++) {
 		struct staged_body *b = &sp->bodies[i];
 
-		if (fdatasync(b->fd) < 0) {
-			snprintf(err, errlen, "fsync %s: %s", b->tmp,
-			    strerror(errno));
-			return -1;
-		}
 		if (make_body_dir(sp, b, err, errlen) < 0)
 			return -1;
 		if (rename(b->tmp, b->final) < 0) {
@@ -374,20 +415,8 @@ commit_bodies(struct spool *sp, char *err, size_t errlen)
 		close(b->fd);
 		b->fd = -1;
 	}
-	for (i = 0; i < sp->nbodies; i++) {
-		int j, seen = 0;
-
-		for (j = 0; j < i; j++)
-			if (strcmp(sp->bodies[j].dir, sp->bodies[i].dir) == 0)
-				seen = 1;
-		if (!seen && sync_path(sp->bodies[i].dir) < 0) {
-			snprintf(err, errlen, "fsync %s: %s",
-			    sp->bodies[i].dir, strerror(errno));
-			return -1;
-		}
-	}
 	sp->nbodies = 0;
-	return 0;
+	return flush_file_system(sp, err, errlen);
 }
 
 /*
