@@ -406,15 +406,63 @@ parse_timestamp(const char *s, int64_t *usec, char day[11])
 	return 0;
 }
 
+/*
+ * One value of the event object, read by jansson (j set) or by
+ * flat_parse() (j NULL, and a list is already its compact text).
+ */
+struct value {
+	enum {
+		V_ABSENT,
+		V_NULL,
+		V_STRING,
+		V_INTEGER,
+		V_BOOL,
+		V_LIST,
+		V_OTHER
+	} type;
+	const char *s; /* string, or a list's compact text */
+	int64_t n;     /* integer or boolean */
+	json_t *j;
+};
+
+static void
+value_of_json(json_t *j, struct value *v)
+{
+	v->j = j;
+	v->s = json_string_value(j);
+	v->n = json_integer_value(j);
+	if (json_is_null(j))
+		v->type = V_NULL;
+	else if (v->s != NULL)
+		v->type = V_STRING;
+	else if (json_is_integer(j))
+		v->type = V_INTEGER;
+	else if (json_is_boolean(j)) {
+		v->type = V_BOOL;
+		v->n = json_is_true(j);
+	} else
+		v->type = json_is_array(j) ? V_LIST : V_OTHER;
+}
+
+/* A jansson array of strings as compact JSON text, or NULL. */
+static char *
+dump_list(json_t *j)
+{
+	size_t i;
+
+	for (i = 0; i < json_array_size(j); i++)
+		if (!json_is_string(json_array_get(j, i)))
+			return NULL;
+	return json_dumps(j, JSON_COMPACT);
+}
+
 /* Store one value of type f->type into ev; returns 0 or -1 if invalid. */
 static int
-map_field(const struct field *f, json_t *v, struct event *ev)
+map_field(const struct field *f, const struct value *v, struct event *ev)
 {
 	char *slot = (char *)ev + f->offset;
-	const char *s = json_string_value(v);
+	const char *s = v->type == V_STRING ? v->s : NULL;
 	unsigned char addr[16];
-	json_int_t n = json_integer_value(v);
-	size_t i;
 
 	switch (f->type) {
 	case F_TEXT:
@@ -438,27 +486,27 @@ map_field(const struct field *f, json_t *v, struct event *ev)
 			return -1;
 		return 0;
 	case F_PORT:
-		if (!json_is_integer(v) || n < 0 || n > 65535)
+		if (v->type != V_INTEGER || v->n < 0 || v->n > 65535)
 			return -1;
-		*(int64_t *)slot = n;
+		*(int64_t *)slot = v->n;
 		return 0;
 	case F_COUNT:
-		if (!json_is_integer(v) || n < 0)
+		if (v->type != V_INTEGER || v->n < 0)
 			return -1;
-		*(int64_t *)slot = n;
+		*(int64_t *)slot = v->n;
 		return 0;
 	case F_BOOL:
-		if (!json_is_boolean(v))
+		if (v->type != V_BOOL)
 			return -1;
-		*(int64_t *)slot = json_is_true(v);
+		*(int64_t *)slot = v->n;
 		return 0;
 	case F_LIST:
-		if (!json_is_array(v))
+		if (v->type != V_LIST)
 			return -1;
-		for (i = 0; i < json_array_size(v); i++)
-			if (!json_is_string(json_array_get(v, i)))
-				return -1;
-		*(char **)slot = json_dumps(v, JSON_COMPACT);
+		if (v->j == NULL)
+			*(const char **)slot = v->s;
+		else
+			*(char **)slot = dump_list(v->j);
 		return *(char **)slot != NULL ? 0 : -1;
 	case F_SHA256:
 		if (s == NULL || strlen(s) != 64 ||
@@ -494,10 +542,8 @@ event_clear(struct event *ev)
 }
 
 static int
-find_kind(json_t *root, enum event_kind *kind)
+find_kind(const char *action, enum event_kind *kind)
 {
-	const char *action =
-	    json_string_value(json_object_get(root, "event.action"));
 	size_t i;
 
 	if (action == NULL)
@@ -511,15 +557,233 @@ find_kind(json_t *root, enum event_kind *kind)
 	return -1;
 }
 
-int
-event_parse(
-    const char *line, size_t len, struct event *ev, char *err, size_t errlen)
+/*
+ * The fields in key order, so that each key of a line is looked up once
+ * by bisection rather than each of the many fields hashed into every
+ * line's object.
+ */
+static unsigned char field_order[NELEM(fields)];
+static pthread_once_t field_order_once = PTHREAD_ONCE_INIT;
+
+static int
+field_key_cmp(const void *a, const void *b)
 {
-	json_error_t jerr;
+	return strcmp(fields[*(const unsigned char *)a].key,
+	    fields[*(const unsigned char *)b].key);
+}
+
+static void
+sort_fields(void)
+{
 	size_t i;
 
-	event_clear(ev);
-	ev->in_arena = parse_arena != NULL;
+	for (i = 0; i < NELEM(fields); i++)
+		field_order[i] = (unsigned char)i;
+	qsort(
+	    field_order, NELEM(fields), sizeof(field_order[0]), field_key_cmp);
+}
+
+/* The index in fields[] of key, or -1 if it is not one of ours. */
+static int
+find_field(const char *key)
+{
+	size_t lo = 0, hi = NELEM(fields);
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(key, fields[field_order[mid]].key);
+
+		if (c == 0)
+			return field_order[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+/*
+ * The flat reader.  The sensor writes one-level objects of plain ASCII
+ * strings, small integers, booleans and arrays of strings, and building
+ * a jansson tree for each line took most of an ingest's CPU.  This
+ * reader takes only that shape, in place in a copy of the line: a
+ * string's closing quote becomes its NUL, and a list is rewritten as
+ * its compact text from the ':' before it, so the text never overtakes
+ * the bytes still to read.  On anything else (an escape, a byte outside
+ * printable ASCII, a fraction, a nested object, a repeated field, bad
+ * syntax) it gives up and jansson reads the line, so both accept the
+ * same lines, give the same values and report the same faults.
+ */
+static char *
+skip_space(char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+/* The closing quote of the plain string that starts after p, or NULL. */
+static char *
+plain_string(char *p)
+{
+	for (p++; *p != '"'; p++)
+		if (*p < 0x20 || *p > 0x7e || *p == '\\')
+			return NULL;
+	return p;
+}
+
+static char *
+flat_list(char *p, char *w, struct value *v)
+{
+	char *q;
+
+	v->type = V_LIST;
+	v->s = w;
+	*w++ = '[';
+	p = skip_space(p + 1);
+	if (*p == ']')
+		p++;
+	else
+		for (;;) {
+			if (*p != '"' || (q = plain_string(p)) == NULL)
+				return NULL;
+			memmove(w, p, (size_t)(q + 1 - p));
+			w += q + 1 - p;
+			p = skip_space(q + 1);
+			if (*p == ']') {
+				p++;
+				break;
+			}
+			if (*p != ',')
+				return NULL;
+			*w++ = ',';
+			p = skip_space(p + 1);
+		}
+	*w++ = ']';
+	*w = '\0';
+	return p;
+}
+
+/* Integers of up to 18 digits, which fit an int64_t; no sign. */
+#define FLAT_DIGITS_MAX 18
+
+static char *
+flat_number(char *p, struct value *v)
+{
+	int n;
+
+	if (*p == '0' && p[1] >= '0' && p[1] <= '9')
+		return NULL;
+	v->type = V_INTEGER;
+	v->n = 0;
+	for (n = 0; *p >= '0' && *p <= '9'; n++, p++) {
+		if (n == FLAT_DIGITS_MAX)
+			return NULL;
+		v->n = v->n * 10 + (*p - '0');
+	}
+	if (n == 0 || *p == '.' || *p == 'e' || *p == 'E')
+		return NULL;
+	return p;
+}
+
+/* Read the value at p into v; w is where a list's text may go. */
+static char *
+flat_value(char *p, char *w, struct value *v)
+{
+	static const struct {
+		const char *word;
+		int type;
+		int64_t n;
+	} words[] = {
+	    {"true", V_BOOL, 1},
+	    {"false", V_BOOL, 0},
+	    {"null", V_NULL, 0},
+	};
+	char *q;
+	size_t i;
+
+	if (*p == '"') {
+		if ((q = plain_string(p)) == NULL)
+			return NULL;
+		*q = '\0';
+		v->type = V_STRING;
+		v->s = p + 1;
+		return q + 1;
+	}
+	if (*p == '[')
+		return flat_list(p, w, v);
+	for (i = 0; i < NELEM(words); i++) {
+		size_t n = strlen(words[i].word);
+
+		if (strncmp(p, words[i].word, n) == 0) {
+			v->type = words[i].type;
+			v->n = words[i].n;
+			return p + n;
+		}
+	}
+	return flat_number(p, v);
+}
+
+/* Returns 0, or -1 when the line is for jansson to read. */
+static int
+flat_parse(char *t, size_t len, struct value *values, const char **action,
+    struct value *reply)
+{
+	struct value v, *slot;
+	char *p = skip_space(t), *q, *colon;
+	int idx;
+
+	if (*p != '{')
+		return -1;
+	p = skip_space(p + 1);
+	for (;;) {
+		if (*p != '"' || (q = plain_string(p)) == NULL)
+			return -1;
+		*q = '\0';
+		colon = skip_space(q + 1);
+		if (*colon != ':')
+			return -1;
+		memset(&v, 0, sizeof(v));
+		if ((q = flat_value(skip_space(colon + 1), colon, &v)) == NULL)
+			return -1;
+		if (strcmp(p + 1, "event.action") == 0) {
+			if (*action != NULL || v.type != V_STRING)
+				return -1;
+			*action = v.s;
+		} else if (strcmp(p + 1, "proxy.reply") == 0) {
+			if (reply->type != V_ABSENT)
+				return -1;
+			*reply = v;
+		} else if ((idx = find_field(p + 1)) >= 0) {
+			slot = &values[idx];
+			if (slot->type != V_ABSENT)
+				return -1;
+			*slot = v;
+		}
+		p = skip_space(q);
+		if (*p == '}')
+			break;
+		if (*p != ',')
+			return -1;
+		p = skip_space(p + 1);
+	}
+	p = skip_space(p + 1);
+	return p == t + len ? 0 : -1;
+}
+
+/* Read the line with jansson into ev->root and values. */
+static int
+tree_parse(const char *line, size_t len, struct event *ev, struct value *values,
+    const char **action, struct value *reply, char *err, size_t errlen)
+{
+	json_t *r;
+
+	json_error_t jerr;
+	const char *key;
+	json_t *j;
+	int idx;
+
 	ev->root = json_loadb(line, len, 0, &jerr);
 	if (ev->root == NULL) {
 		bufprintf(err, errlen, "invalid JSON at column %d: %s",
@@ -528,17 +792,62 @@ event_parse(
 	}
 	if (!json_is_object(ev->root)) {
 		bufprintf(err, errlen, "not a JSON object");
-		goto fail;
+		return -1;
 	}
-	if (find_kind(ev->root, &ev->kind) < 0) {
+	*action = json_string_value(json_object_get(ev->root, "event.action"));
+	if ((r = json_object_get(ev->root, "proxy.reply")) != NULL)
+		value_of_json(r, reply);
+	json_object_foreach(ev->root, key, j)
+	{
+		if ((idx = find_field(key)) >= 0)
+			value_of_json(j, &values[idx]);
+	}
+	return 0;
+}
+
+int
+event_parse(
+    const char *line, size_t len, struct event *ev, char *err, size_t errlen)
+{
+	struct value values[NELEM(fields)], reply;
+	const char *action = NULL;
+	size_t i;
+
+	event_clear(ev);
+	ev->in_arena = parse_arena != NULL;
+	pthread_once(&field_order_once, sort_fields);
+	memset(values, 0, sizeof(values));
+	memset(&reply, 0, sizeof(reply));
+	if ((ev->text = json_alloc(len + 1)) == NULL) {
+		bufprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(ev->text, line, len);
+	ev->text[len] = '\0';
+	if (flat_parse(ev->text, len, values, &action, &reply) < 0) {
+		json_free(ev->text);
+		ev->text = NULL;
+		action = NULL;
+		memset(values, 0, sizeof(values));
+		memset(&reply, 0, sizeof(reply));
+		if (tree_parse(line, len, ev, values, &action, &reply, err,
+			errlen) < 0)
+			goto fail;
+	}
+	/* A proxy's reply is its status code or, failing that, its text. */
+	ev->has_reply_code = reply.type == V_INTEGER;
+	ev->reply_code = reply.n;
+	ev->reply_text = reply.type == V_STRING ? reply.s : NULL;
+	if (find_kind(action, &ev->kind) < 0) {
 		bufprintf(err, errlen, "missing or unknown event.action");
 		goto fail;
 	}
+	/* Checked in table order, so the first fault named is stable. */
 	for (i = 0; i < NELEM(fields); i++) {
 		const struct field *f = &fields[i];
-		json_t *v = json_object_get(ev->root, f->key);
+		const struct value *v = &values[i];
 
-		if (v == NULL || json_is_null(v)) {
+		if (v->type == V_ABSENT || v->type == V_NULL) {
 			if (f->required & KIND(ev->kind)) {
 				bufprintf(err, errlen, "missing %s", f->key);
 				goto fail;
@@ -560,7 +869,10 @@ fail:
 void
 event_free(struct event *ev)
 {
-	if (!ev->in_arena) {
+	/* Lists of the flat reader point into its text. */
+	if (!ev->in_arena && ev->text != NULL)
+		free(ev->text);
+	else if (!ev->in_arena) {
 		json_decref(ev->root);
 		free(ev->rcpt_json);
 		free(ev->chain_json);
@@ -986,12 +1298,10 @@ store_auth(struct ingest_run *run, const struct event *ev, int64_t sid)
 static void
 bind_reply(sqlite3_stmt *st, int idx, const struct event *ev)
 {
-	json_t *v = json_object_get(ev->root, "proxy.reply");
-
-	if (json_is_integer(v))
-		sqlite3_bind_int64(st, idx, json_integer_value(v));
+	if (ev->has_reply_code)
+		sqlite3_bind_int64(st, idx, ev->reply_code);
 	else
-		db_bind_text(st, idx, json_string_value(v));
+		db_bind_text(st, idx, ev->reply_text);
 }
 
 static int
@@ -1604,12 +1914,12 @@ is_events_file(const struct dirent *d)
 }
 
 /*
- * Settings for a bulk write, kept for the rest of the connection.  The
- * cache holds a whole chunk's dirty pages, so that they reach the WAL
- * once at commit rather than spilling part way; the WAL is folded back
- * into the database every INGEST_CHECKPOINT_PAGES pages, not every
- * 1000, so a hot page is copied back once per few chunks.  A crash
- * still loses at most the open chunk, whose offsets go with it.
+ * Set the connection up for a bulk write.  The cache is large enough for
+ * a whole chunk's dirty pages, so that they reach the WAL once at commit
+ * rather than spilling part way.  The WAL is copied back into the
+ * database every INGEST_CHECKPOINT_PAGES pages rather than every 1000,
+ * so a hot page is copied back once per few chunks.  A crash still
+ * loses at most the open chunk, and its offsets with it.
  */
 static int
 ingest_tune(struct db *db)

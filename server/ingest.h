@@ -60,13 +60,14 @@ enum event_kind {
 };
 
 /*
- * One event line, validated.  Strings point into root and live as long
- * as the event.  An absent string is NULL, an absent address is "",
+ * One event line, validated.  Strings point into root or text and live
+ * as long as the event.  An absent string is NULL, an absent address is "",
  * and an absent number is -1.
  */
 struct event {
 	enum event_kind kind;
 	json_t *root;
+	char *text;   /* or a copy of the line that strings point into */
 	int64_t usec; /* @timestamp, microseconds since the epoch */
 	char day[11]; /* @timestamp's UTC date, YYYY-MM-DD */
 	const char *timestamp;
@@ -91,6 +92,9 @@ struct event {
 	const char *proxy_user;
 	const char *reply;
 	const char *url;
+	const char *reply_text; /* proxy.reply when a string */
+	int64_t reply_code;     /* proxy.reply when an integer */
+	bool has_reply_code;
 	const char *user_name;
 	const char *password;
 	const char *auth_mechanism;
