@@ -1,8 +1,8 @@
 /*
  * The SMTP emulator's state machine; see smtp.h for its contract.
  *
- * Everything the peer sends is hostile.  Command lines are held in a
- * fixed buffer of SMTP_COMMAND_LINE_MAX bytes, bodies grow only up to
+ * Everything the peer sends is hostile.  A pending command line grows
+ * only up to SMTP_COMMAND_LINE_MAX bytes, bodies grow only up to
  * SMTP_MESSAGE_SIZE_MAX and only within the host's memory budget, and
  * peer text echoed in replies is made printable and truncated.  Lines
  * may end in CRLF or a bare LF; replies always end in CRLF.
@@ -27,6 +27,15 @@
 
 /* Maximum reply size: Sendmail's HELP text, with room for every echo. */
 #define REPLY_MAX 2048
+
+/* A host name we greet as, truncated to this length. */
+#define HOSTNAME_MAX 255
+
+/* First allocation of a pending command line; longer ones double. */
+#define LINE_CHUNK 128
+
+/* First allocation of the recipient list; longer lists double. */
+#define RCPT_CHUNK 4
 
 /* First allocation of a body; most spam fits, larger bodies double. */
 #define BODY_CHUNK (64 * 1024)
@@ -77,22 +86,29 @@ enum data_state {
 struct smtp_session {
 	const struct smtp_personality *p;
 	const struct smtp_host *host;
-	char hostname[256];
+	char *hostname; /* at most HOSTNAME_MAX bytes */
 	char client_ip[64];
 	uint64_t seed;
 	enum smtp_state state;
 
-	/* The command line being read; longer lines are discarded. */
-	char line[SMTP_COMMAND_LINE_MAX];
+	/*
+	 * The start of a command line whose LF has not come yet, or NULL.
+	 * Most sessions sit idle between whole lines, so the buffer exists
+	 * only while a line is pending and grows up to
+	 * SMTP_COMMAND_LINE_MAX; longer lines are discarded.
+	 */
+	char *line;
 	size_t line_len;
+	size_t line_cap;
 	bool line_overflow;
 
-	char helo[SMTP_HELO_MAX + 1];
+	char *helo; /* NULL before HELO/EHLO, at most SMTP_HELO_MAX bytes */
 	bool esmtp;
 
-	/* The current transaction. */
-	char mail_from[SMTP_ADDRESS_MAX + 1];
-	char *rcpts[SMTP_RCPT_LOGGED_MAX];
+	/* The current transaction, allocated as it arrives. */
+	char *mail_from; /* NULL before MAIL */
+	char **rcpts;    /* the first SMTP_RCPT_LOGGED_MAX */
+	int rcpt_cap;
 	int rcpt_logged;
 	int rcpt_count;
 
@@ -110,23 +126,28 @@ struct smtp_session {
 	bool authenticated; /* AUTH succeeded: no second AUTH */
 	int auth_attempts;
 
-	/* The AUTH dialogue in progress, in ST_AUTH. */
-	const struct mechanism *mech;
-	int auth_step;
-	char auth_user[SMTP_AUTH_FIELD_MAX + 1];
-	char challenge[CHALLENGE_MAX];     /* the last one, decoded */
-	char challenge_b64[CHALLENGE_MAX]; /* the last one, as sent */
+	/* The AUTH dialogue in progress, from AUTH to its last reply. */
+	struct auth_dialogue *auth;
 
 	/* The command line being run, for replies that echo it. */
 	const char *command;
 
 	/* The local user a VRFY or EXPN argument resolved to, for %u. */
-	char local_user[SMTP_ADDRESS_MAX + 1];
+	const char *local_user;
 
 	int seq;      /* messages that reached their final dot */
 	int messages; /* stored and acknowledged */
 	int commands;
 	int errors;
+};
+
+/* One AUTH dialogue's state, about 1.3 KB, so made only for AUTH. */
+struct auth_dialogue {
+	const struct mechanism *mech;
+	int step;
+	char user[SMTP_AUTH_FIELD_MAX + 1];
+	char challenge[CHALLENGE_MAX];     /* the last one, decoded */
+	char challenge_b64[CHALLENGE_MAX]; /* the last one, as sent */
 };
 
 /* A row of the verb table: the verb, its handler, the states allowing it. */
@@ -148,6 +169,17 @@ set_state(struct smtp_session *s, enum smtp_state to)
 		s->host->trace(
 		    s->host->ctx, state_names[s->state], state_names[to]);
 	s->state = to;
+}
+
+/* strndup that aborts when memory runs out, as every allocation here. */
+static char *
+xstrndup(const char *src, size_t max)
+{
+	char *copy = strndup(src, max);
+
+	if (copy == NULL)
+		abort();
+	return copy;
 }
 
 /* Append src to the reply, making peer bytes printable. */
@@ -191,6 +223,12 @@ session_now(const struct smtp_session *s)
 	return (int64_t)time(NULL);
 }
 
+static const char *
+helo_text(const struct smtp_session *s)
+{
+	return s->helo != NULL ? s->helo : "";
+}
+
 /* Expand one substitution of a reply template at out[pos]. */
 static size_t
 put_field(
@@ -204,17 +242,20 @@ put_field(
 	case 'a':
 		return put_text(out, pos, s->client_ip, REPLY_ECHO_MAX, false);
 	case 'n':
-		return put_text(out, pos, s->helo, REPLY_ECHO_MAX, true);
+		return put_text(out, pos, helo_text(s), REPLY_ECHO_MAX, true);
 	case 's':
 	case 'c':
 		return put_text(out, pos, arg ? arg : "", REPLY_ECHO_MAX, true);
 	case 'q':
 		return put_text(out, pos, s->queue_id, REPLY_ECHO_MAX, false);
 	case 'u':
-		return put_text(out, pos, s->local_user, REPLY_ECHO_MAX, true);
+		return put_text(out, pos,
+		    s->local_user != NULL ? s->local_user : "", REPLY_ECHO_MAX,
+		    true);
 	case 'r':
-		return put_text(
-		    out, pos, s->challenge_b64, REPLY_ECHO_MAX, false);
+		return put_text(out, pos,
+		    s->auth != NULL ? s->auth->challenge_b64 : "",
+		    REPLY_ECHO_MAX, false);
 	case 'd':
 	case 'D':
 		format_date(session_now(s), field == 'D', date, sizeof(date));
@@ -280,8 +321,11 @@ reset_transaction(struct smtp_session *s)
 {
 	for (int i = 0; i < s->rcpt_logged; i++)
 		free(s->rcpts[i]);
-	s->rcpt_logged = s->rcpt_count = 0;
-	s->mail_from[0] = '\0';
+	free(s->rcpts);
+	s->rcpts = NULL;
+	s->rcpt_cap = s->rcpt_logged = s->rcpt_count = 0;
+	free(s->mail_from);
+	s->mail_from = NULL;
 	release_body(s);
 	s->body_size = 0;
 	s->body_too_big = s->body_no_memory = false;
@@ -292,7 +336,7 @@ reset_transaction(struct smtp_session *s)
 static enum smtp_state
 idle_state(const struct smtp_session *s)
 {
-	return s->helo[0] != '\0' || s->esmtp ? ST_READY : ST_INIT;
+	return s->helo != NULL || s->esmtp ? ST_READY : ST_INIT;
 }
 
 /* Command parsing. */
@@ -413,7 +457,8 @@ do_hello(struct smtp_session *s, const char *arg, bool esmtp)
 		return;
 	}
 	reset_transaction(s);
-	snprintf(s->helo, sizeof(s->helo), "%s", arg);
+	free(s->helo);
+	s->helo = xstrndup(arg, SMTP_HELO_MAX);
 	s->esmtp = esmtp;
 	set_state(s, ST_READY);
 	reply(s, esmtp ? ehlo_reply(s) : SMTP_R_HELO, NULL);
@@ -460,9 +505,25 @@ do_mail(struct smtp_session *s, const char *arg)
 		reply(s, r, NULL);
 		return;
 	}
-	snprintf(s->mail_from, sizeof(s->mail_from), "%s", addr);
+	s->mail_from = xstrndup(addr, SMTP_ADDRESS_MAX);
 	set_state(s, ST_MAIL);
 	reply(s, SMTP_R_MAIL_OK, addr);
+}
+
+/* Make room for one more logged recipient. */
+static void
+grow_rcpts(struct smtp_session *s)
+{
+	int cap = s->rcpt_cap == 0 ? RCPT_CHUNK : s->rcpt_cap * 2;
+
+	if (s->rcpt_logged < s->rcpt_cap)
+		return;
+	if (cap > SMTP_RCPT_LOGGED_MAX)
+		cap = SMTP_RCPT_LOGGED_MAX;
+	s->rcpts = realloc(s->rcpts, (size_t)cap * sizeof(s->rcpts[0]));
+	if (s->rcpts == NULL)
+		abort();
+	s->rcpt_cap = cap;
 }
 
 static void
@@ -483,10 +544,10 @@ do_rcpt(struct smtp_session *s, const char *arg)
 		reply(s, SMTP_R_RCPT_TOO_MANY, NULL);
 		return;
 	}
-	if (s->rcpt_logged < SMTP_RCPT_LOGGED_MAX)
-		s->rcpts[s->rcpt_logged++] = strdup(addr);
-	if (s->rcpt_logged > 0 && s->rcpts[s->rcpt_logged - 1] == NULL)
-		abort();
+	if (s->rcpt_logged < SMTP_RCPT_LOGGED_MAX) {
+		grow_rcpts(s);
+		s->rcpts[s->rcpt_logged++] = xstrndup(addr, SMTP_ADDRESS_MAX);
+	}
 	s->rcpt_count++;
 	set_state(s, ST_RCPT);
 	reply(s, SMTP_R_RCPT_OK, addr);
@@ -577,8 +638,7 @@ lookup_address(struct smtp_session *s, const char *arg, char *addr)
 
 		if (strlen(u->name) == n &&
 		    strncasecmp(addr, u->name, n) == 0) {
-			snprintf(s->local_user, sizeof(s->local_user), "%s",
-			    u->user);
+			s->local_user = u->user;
 			return LOOKUP_KNOWN;
 		}
 	}
@@ -724,12 +784,13 @@ send_challenge(struct smtp_session *s, const char *text)
 	char line[CHALLENGE_MAX + 8];
 	int n;
 
-	snprintf(s->challenge, sizeof(s->challenge), "%s", text);
-	if (strlen(s->challenge) >= CHALLENGE_TEXT_MAX)
+	snprintf(s->auth->challenge, sizeof(s->auth->challenge), "%s", text);
+	if (strlen(s->auth->challenge) >= CHALLENGE_TEXT_MAX)
 		abort();
-	EVP_EncodeBlock((unsigned char *)s->challenge_b64,
-	    (const unsigned char *)s->challenge, (int)strlen(s->challenge));
-	n = snprintf(line, sizeof(line), "334 %s\r\n", s->challenge_b64);
+	EVP_EncodeBlock((unsigned char *)s->auth->challenge_b64,
+	    (const unsigned char *)s->auth->challenge,
+	    (int)strlen(s->auth->challenge));
+	n = snprintf(line, sizeof(line), "334 %s\r\n", s->auth->challenge_b64);
 	set_state(s, ST_AUTH);
 	s->host->send(s->host->ctx, line, (size_t)n);
 }
@@ -750,9 +811,11 @@ finish_auth(
 	if (a->failure == NULL)
 		r = ok ? SMTP_R_AUTH_OK : SMTP_R_AUTH_FAILED;
 	s->authenticated = ok;
-	s->mech = NULL;
 	set_state(s, idle_state(s));
+	/* The 535 may quote the last challenge, so free only after it. */
 	reply(s, r, a->mechanism);
+	free(s->auth);
+	s->auth = NULL;
 }
 
 /* End a dialogue that brought no complete credentials. */
@@ -760,9 +823,10 @@ static void
 fail_auth(struct smtp_session *s, const char *why, enum smtp_reply r)
 {
 	struct smtp_auth a = {
-	    .mechanism = s->mech->name,
-	    .user = s->auth_user,
-	    .challenge = s->challenge[0] != '\0' ? s->challenge : NULL,
+	    .mechanism = s->auth->mech->name,
+	    .user = s->auth->user,
+	    .challenge =
+		s->auth->challenge[0] != '\0' ? s->auth->challenge : NULL,
 	    .failure = why,
 	};
 
@@ -781,15 +845,15 @@ plain_step(struct smtp_session *s, const char *resp, size_t len)
 	    ? memchr(authcid + 1, '\0', len - (size_t)(authcid + 1 - resp))
 	    : NULL;
 	if (pass == NULL) {
-		copy_field(s->auth_user, resp, len);
+		copy_field(s->auth->user, resp, len);
 		fail_auth(s, "malformed", SMTP_R_AUTH_FAILED);
 		return;
 	}
 	authcid++;
 	pass++;
-	copy_field(s->auth_user, authcid, (size_t)(pass - 1 - authcid));
+	copy_field(s->auth->user, authcid, (size_t)(pass - 1 - authcid));
 	copy_field(password, pass, len - (size_t)(pass - resp));
-	a.user = s->auth_user;
+	a.user = s->auth->user;
 	a.password = password;
 	finish_auth(s, &a, SMTP_R_AUTH_FAILED);
 }
@@ -809,10 +873,10 @@ static void
 login_step(struct smtp_session *s, const char *resp, size_t len)
 {
 	char password[SMTP_AUTH_FIELD_MAX + 1];
-	struct smtp_auth a = {.mechanism = "LOGIN", .user = s->auth_user};
+	struct smtp_auth a = {.mechanism = "LOGIN", .user = s->auth->user};
 
-	if (s->auth_step++ == 0) {
-		copy_field(s->auth_user, resp, len);
+	if (s->auth->step++ == 0) {
+		copy_field(s->auth->user, resp, len);
 		send_challenge(s, "Password:");
 		return;
 	}
@@ -857,17 +921,17 @@ cram_step(struct smtp_session *s, const char *resp, size_t len)
 	const char *space = memchr(resp, ' ', strnlen(resp, len));
 	struct smtp_auth a = {
 	    .mechanism = "CRAM-MD5",
-	    .user = s->auth_user,
+	    .user = s->auth->user,
 	    .digest = digest,
-	    .challenge = s->challenge,
+	    .challenge = s->auth->challenge,
 	};
 
 	if (space == NULL) {
-		copy_field(s->auth_user, resp, len);
+		copy_field(s->auth->user, resp, len);
 		fail_auth(s, "malformed", SMTP_R_AUTH_FAILED);
 		return;
 	}
-	copy_field(s->auth_user, resp, (size_t)(space - resp));
+	copy_field(s->auth->user, resp, (size_t)(space - resp));
 	copy_field(digest, space + 1, len - (size_t)(space + 1 - resp));
 	finish_auth(s, &a, SMTP_R_AUTH_FAILED);
 }
@@ -919,15 +983,15 @@ digest_step(struct smtp_session *s, const char *resp, size_t len)
 	char digest[SMTP_AUTH_FIELD_MAX + 1];
 	struct smtp_auth a = {
 	    .mechanism = "DIGEST-MD5",
-	    .user = s->auth_user,
+	    .user = s->auth->user,
 	    .digest = digest,
-	    .challenge = s->challenge,
+	    .challenge = s->auth->challenge,
 	};
 
 	(void)len;
-	digest_field(resp, "username=", s->auth_user);
+	digest_field(resp, "username=", s->auth->user);
 	digest_field(resp, "response=", digest);
-	if (s->auth_user[0] == '\0' || digest[0] == '\0') {
+	if (s->auth->user[0] == '\0' || digest[0] == '\0') {
 		fail_auth(s, "malformed", SMTP_R_AUTH_FAILED);
 		return;
 	}
@@ -961,7 +1025,7 @@ mechanism_offered(const struct smtp_session *s, const char *word, size_t n)
 static bool
 auth_offered(const struct smtp_session *s)
 {
-	return s->p->auth_mechanisms != NULL && s->helo[0] != '\0' &&
+	return s->p->auth_mechanisms != NULL && s->helo != NULL &&
 	    (s->tls || !s->p->auth_needs_tls);
 }
 
@@ -986,14 +1050,15 @@ do_auth(struct smtp_session *s, const char *arg)
 		return;
 	}
 	s->auth_attempts++;
-	s->auth_user[0] = s->challenge[0] = s->challenge_b64[0] = '\0';
-	s->auth_step = 0;
-	s->mech = NULL;
+	free(s->auth);
+	s->auth = calloc(1, sizeof(*s->auth));
+	if (s->auth == NULL)
+		abort();
 	for (size_t i = 0; i < sizeof(mechanisms) / sizeof(mechanisms[0]); i++)
 		if (strlen(mechanisms[i].name) == n &&
 		    strncasecmp(word, mechanisms[i].name, n) == 0)
-			s->mech = &mechanisms[i];
-	if (s->mech == NULL || !mechanism_offered(s, word, n)) {
+			s->auth->mech = &mechanisms[i];
+	if (s->auth->mech == NULL || !mechanism_offered(s, word, n)) {
 		struct smtp_auth a = {
 		    .user = "", .failure = "unsupported-mechanism"};
 		char name[32];
@@ -1005,20 +1070,20 @@ do_auth(struct smtp_session *s, const char *arg)
 	}
 	rest = skip_spaces(word + n);
 	if (*rest == '\0') {
-		s->mech->start(s, NULL, 0);
+		s->auth->mech->start(s, NULL, 0);
 		return;
 	}
 	/* RFC 4954: "=" is an empty initial response. */
 	if (strcmp(rest, "=") == 0) {
 		initial[0] = '\0';
-		s->mech->start(s, initial, 0);
+		s->auth->mech->start(s, initial, 0);
 		return;
 	}
 	if ((len = base64_decode(rest, strlen(rest), initial)) < 0) {
 		fail_auth(s, "malformed", SMTP_R_AUTH_BAD_BASE64);
 		return;
 	}
-	s->mech->start(s, initial, (size_t)len);
+	s->auth->mech->start(s, initial, (size_t)len);
 }
 
 /* A line in answer to our 334: "*" cancels, anything else is base64. */
@@ -1037,7 +1102,7 @@ auth_response(struct smtp_session *s, const char *line, size_t len)
 		fail_auth(s, "malformed", SMTP_R_AUTH_BAD_BASE64);
 		return;
 	}
-	s->mech->step(s, decoded, (size_t)n);
+	s->auth->mech->step(s, decoded, (size_t)n);
 }
 
 bool
@@ -1174,24 +1239,55 @@ check_errors(struct smtp_session *s)
 		reply_close(s, SMTP_R_TOO_MANY_ERRORS);
 }
 
+static void
+free_line(struct smtp_session *s)
+{
+	free(s->line);
+	s->line = NULL;
+	s->line_len = s->line_cap = 0;
+}
+
+/* Keep the start of a line until its LF comes; the caller bounds it. */
+static void
+keep_line(struct smtp_session *s, const char *data, size_t n)
+{
+	size_t cap = s->line_cap;
+
+	if (s->line_len + n > cap) {
+		while (cap < s->line_len + n)
+			cap = cap == 0 ? LINE_CHUNK : cap * 2;
+		if (cap > SMTP_COMMAND_LINE_MAX)
+			cap = SMTP_COMMAND_LINE_MAX;
+		s->line = realloc(s->line, cap);
+		if (s->line == NULL)
+			abort();
+		s->line_cap = cap;
+	}
+	memcpy(s->line + s->line_len, data, n);
+	s->line_len += n;
+}
+
 /*
  * Read command bytes up to and including one LF.  A line over
  * SMTP_COMMAND_LINE_MAX is discarded as it arrives and answered once
- * its LF comes.
+ * its LF comes.  A whole line is run from the stack, so the session
+ * keeps no line buffer between commands.
  */
 static size_t
 line_input(struct smtp_session *s, const char *data, size_t len)
 {
+	char line[SMTP_COMMAND_LINE_MAX];
 	const char *lf = memchr(data, '\n', len);
 	size_t take = lf != NULL ? (size_t)(lf - data) : len;
+	size_t n;
 
 	/* Keep room for the LF within the limit, as RFC 5321 counts it. */
-	if (!s->line_overflow &&
-	    s->line_len + take <= SMTP_COMMAND_LINE_MAX - 1) {
-		memcpy(s->line + s->line_len, data, take);
-		s->line_len += take;
-	} else {
+	if (s->line_overflow ||
+	    s->line_len + take > SMTP_COMMAND_LINE_MAX - 1) {
 		s->line_overflow = true;
+		free_line(s);
+	} else if (lf == NULL) {
+		keep_line(s, data, take);
 	}
 	if (lf == NULL)
 		return len;
@@ -1200,12 +1296,17 @@ line_input(struct smtp_session *s, const char *data, size_t len)
 		s->commands++;
 		reply(s, SMTP_R_LINE_TOO_LONG, NULL);
 	} else {
-		if (s->line_len > 0 && s->line[s->line_len - 1] == '\r')
-			s->line_len--;
-		s->line[s->line_len] = '\0';
-		run_command(s, s->line, s->line_len);
+		n = s->line_len;
+		if (n > 0)
+			memcpy(line, s->line, n);
+		memcpy(line + n, data, take);
+		n += take;
+		free_line(s);
+		if (n > 0 && line[n - 1] == '\r')
+			n--;
+		line[n] = '\0';
+		run_command(s, line, n);
 	}
-	s->line_len = 0;
 	s->line_overflow = false;
 	check_errors(s);
 	return take + 1;
@@ -1272,9 +1373,9 @@ finish_message(struct smtp_session *s)
 	}
 	s->p->queue_id(s->queue_id, s->seed, s->seq, session_now(s));
 	env = (struct smtp_envelope){
-	    .helo = s->helo,
+	    .helo = helo_text(s),
 	    .esmtp = s->esmtp,
-	    .mail_from = s->mail_from,
+	    .mail_from = s->mail_from != NULL ? s->mail_from : "",
 	    .rcpts = (const char *const *)s->rcpts,
 	    .rcpt_logged = s->rcpt_logged,
 	    .rcpt_count = s->rcpt_count,
@@ -1386,7 +1487,7 @@ smtp_session_new(const struct smtp_personality *p, const char *hostname,
 		abort();
 	s->p = p;
 	s->host = host;
-	snprintf(s->hostname, sizeof(s->hostname), "%s", hostname);
+	s->hostname = xstrndup(hostname, HOSTNAME_MAX);
 	snprintf(s->client_ip, sizeof(s->client_ip), "%s", client_ip);
 	s->seed = queue_id_seed;
 	s->state = ST_NEW;
@@ -1399,6 +1500,10 @@ smtp_session_free(struct smtp_session *s)
 	if (s == NULL)
 		return;
 	reset_transaction(s);
+	free_line(s);
+	free(s->auth);
+	free(s->helo);
+	free(s->hostname);
 	free(s);
 }
 
@@ -1490,11 +1595,12 @@ smtp_tls_started(struct smtp_session *s)
 	if (s->state != ST_TLS)
 		abort();
 	reset_transaction(s);
-	s->helo[0] = '\0';
+	free(s->helo);
+	s->helo = NULL;
 	s->esmtp = false;
 	s->authenticated = false;
 	s->tls = true;
-	s->line_len = 0;
+	free_line(s);
 	s->line_overflow = false;
 	set_state(s, ST_INIT);
 }
@@ -1516,5 +1622,5 @@ smtp_get_stats(const struct smtp_session *s, struct smtp_stats *out)
 	out->tls = s->tls;
 	out->authenticated = s->authenticated;
 	out->auth_attempts = s->auth_attempts;
-	snprintf(out->helo, sizeof(out->helo), "%s", s->helo);
+	snprintf(out->helo, sizeof(out->helo), "%s", helo_text(s));
 }
