@@ -573,7 +573,7 @@ handle(void *arg, const char *section, const char *name, const char *key,
 static int
 check(struct sensor_config *cfg, char *err, size_t errlen)
 {
-	int i;
+	int i, j;
 
 	if (cfg->nlisteners == 0) {
 		snprintf(err, errlen, "no [listener NAME] section");
@@ -589,6 +589,17 @@ check(struct sensor_config *cfg, char *err, size_t errlen)
 		}
 		if (l->service_port == 0)
 			l->service_port = l->port;
+		for (j = 0; j < i; j++) {
+			const struct listener_config *o = &cfg->listeners[j];
+
+			if (o->port == l->port &&
+			    strcmp(o->address, l->address) == 0) {
+				snprintf(err, errlen,
+				    "listeners %s and %s both use %s port %d",
+				    o->name, l->name, l->address, l->port);
+				return -1;
+			}
+		}
 	}
 	if (cfg->probe_relay && cfg->probe_relay_host[0] == '\0') {
 		snprintf(err, errlen,

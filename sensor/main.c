@@ -3,9 +3,11 @@
  * listeners, and serves in the foreground until SIGTERM or SIGINT.
  */
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "server.h"
@@ -26,8 +28,10 @@ static const char usage_text[] =
     "Options:\n"
     "  -c, --config FILE  read the configuration from FILE\n"
     "                     (default " DEFAULT_CONFIG ")\n"
-    "  -n, --check        check the configuration, print a summary of\n"
-    "                     the listeners and exit\n"
+    "  -n, --check        check the configuration and the user to run\n"
+    "                     as, print a summary of the listeners and\n"
+    "                     exit (addresses are not bound: one in use\n"
+    "                     or not on this host is found only at start)\n"
     "  -h, --help         print this help and exit\n"
     "  -V, --version      print the version and exit\n"
     "\n"
@@ -52,6 +56,31 @@ print_listeners(const struct sensor_config *cfg)
 		    l->service == SERVICE_SMTP ? "smtp" : "proxy",
 		    l->service_port);
 	}
+}
+
+/*
+ * What --check can tell without binding: started as root, the daemon
+ * needs a user to drop to, and that user must exist.  Whether every
+ * address can be bound is known only at start.
+ */
+static int
+check_user(const struct sensor_config *cfg)
+{
+	if (cfg->user[0] == '\0') {
+		if (geteuid() == 0) {
+			fprintf(stderr,
+			    "spampotd: started as root, the sensor needs "
+			    "\"user\" in [sensor] to drop to\n");
+			return -1;
+		}
+		return 0;
+	}
+	if (getpwnam(cfg->user) == NULL) {
+		fprintf(stderr, "spampotd: user \"%s\" not found\n",
+		    cfg->user);
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -99,6 +128,8 @@ main(int argc, char **argv)
 	if (config_load(path, &cfg, err, sizeof(err)) < 0)
 		fatal(1, "%s", err);
 	if (check) {
+		if (check_user(&cfg) < 0)
+			return 1;
 		print_listeners(&cfg);
 		return 0;
 	}

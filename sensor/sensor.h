@@ -36,6 +36,8 @@ struct server {
 	int nlisteners;
 
 	struct event *commit_ev;	/* runs after the loop's reads */
+	struct event *resume_ev;	/* re-enables listeners after EMFILE */
+	uint64_t accept_errors;
 	struct conn *waiting;		/* messages waiting for a commit */
 	struct conn *conns;		/* every open connection */
 	bool commit_durable;

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -39,6 +40,18 @@
  * is made; a statvfs call costs next to nothing.
  */
 #define DISK_CHECK_INTERVAL 5
+
+/*
+ * Milliseconds every listener pauses after accept() fails, so that a
+ * process out of descriptors does not spin on a full backlog.
+ */
+#define ACCEPT_PAUSE_MS 200
+
+/*
+ * Descriptors kept beyond max-connections: listeners, the spool's
+ * files, the event loop's own, the log.
+ */
+#define FD_RESERVE 64
 
 /* Priorities: sockets first, then the commit. */
 #define PRIORITY_IO	0
@@ -228,15 +241,79 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 }
 
 static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	int i;
+
+	(void)fd;
+	(void)what;
+	if (srv->stopping)
+		return;
+	for (i = 0; i < srv->nlisteners; i++)
+		evconnlistener_enable(srv->listeners[i].evl);
+}
+
+/*
+ * accept() failed, most often for want of descriptors (EMFILE, ENFILE).
+ * The pending connection stays in the backlog and the listener would
+ * be woken for it again at once, so every listener pauses for
+ * ACCEPT_PAUSE_MS; the warning is logged once per pause, not per try.
+ */
+static void
 accept_error_cb(struct evconnlistener *evl, void *arg)
 {
 	struct listener *l = arg;
-	int err = EVUTIL_SOCKET_ERROR();
+	struct server *srv = l->srv;
+	struct timeval tv = { 0, ACCEPT_PAUSE_MS * 1000 };
+	int err = EVUTIL_SOCKET_ERROR(), i;
 
 	(void)evl;
-	/* EMFILE and friends pass; the listener keeps running. */
-	logmsg("warning", "listener %s: accept: %s", l->cfg->name,
-	    evutil_socket_error_to_string(err));
+	srv->accept_errors++;
+	if (evtimer_pending(srv->resume_ev, NULL))
+		return;
+	logmsg("warning",
+	    "listener %s: accept: %s; pausing every listener for %d ms "
+	    "(%llu accept errors so far)",
+	    l->cfg->name, evutil_socket_error_to_string(err),
+	    ACCEPT_PAUSE_MS, (unsigned long long)srv->accept_errors);
+	for (i = 0; i < srv->nlisteners; i++)
+		evconnlistener_disable(srv->listeners[i].evl);
+	evtimer_add(srv->resume_ev, &tv);
+}
+
+/*
+ * Make room for max-connections descriptors: raise the soft limit to
+ * the hard one, and lower the cap (with a warning) when even that is
+ * too small, so that accept() does not run out of descriptors.
+ */
+static void
+fit_descriptor_limit(struct server *srv, struct sensor_config *cfg)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)cfg->max_connections + FD_RESERVE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < need && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < need) {
+		int fit = rl.rlim_cur > FD_RESERVE * 2
+		    ? (int)(rl.rlim_cur - FD_RESERVE)
+		    : (int)(rl.rlim_cur / 2);
+
+		logmsg("warning",
+		    "the descriptor limit is %llu: max-connections lowered "
+		    "from %d to %d (raise the limit, e.g. LimitNOFILE= in "
+		    "the systemd unit)",
+		    (unsigned long long)rl.rlim_cur, cfg->max_connections,
+		    fit);
+		cfg->max_connections = fit;
+	}
+	(void)srv;
 }
 
 static int
@@ -339,7 +416,7 @@ disk_cb(evutil_socket_t fd, short what, void *arg)
 	check_disk(arg);
 }
 
-static void
+static int
 write_heartbeat(struct server *srv)
 {
 	struct heartbeat_listener ls[LISTENERS_MAX];
@@ -374,8 +451,11 @@ write_heartbeat(struct server *srv)
 	hb.events_file = spool_events_name(srv->spool);
 	hb.capture_paused = srv->capture_paused;
 	heartbeat_measure(&hb, srv->spool_fs);
-	if (heartbeat_write(srv->spool_dir, &hb, err, sizeof(err)) < 0)
+	if (heartbeat_write(srv->spool_dir, &hb, err, sizeof(err)) < 0) {
 		logmsg("error", "%s", err);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -474,7 +554,7 @@ confine(struct server *srv)
 }
 
 int
-server_run(const struct sensor_config *cfg)
+server_run(struct sensor_config *cfg)
 {
 	struct server srv;
 	struct event *sigterm, *sigint;
@@ -494,12 +574,14 @@ server_run(const struct sensor_config *cfg)
 	rate_pair_init(&srv.rate, cfg->rate_in, cfg->rate_out, now_usec());
 	srv.rate_limited = cfg->rate_in > 0 || cfg->rate_out > 0 ||
 	    cfg->rate_in_per_ip > 0 || cfg->rate_out_per_ip > 0;
+	fit_descriptor_limit(&srv, cfg);
 	if ((srv.spool = spool_open(cfg->spool, err, sizeof(err))) == NULL)
 		fatal(1, "%s", err);
 	if ((srv.base = event_base_new()) == NULL)
 		fatal(1, "cannot create the event loop");
 	event_base_priority_init(srv.base, 2);
 	srv.commit_ev = event_new(srv.base, -1, 0, commit_cb, &srv);
+	srv.resume_ev = evtimer_new(srv.base, resume_cb, &srv);
 	event_priority_set(srv.commit_ev, PRIORITY_COMMIT);
 	for (i = 0; i < cfg->nlisteners; i++)
 		if (open_listener(&srv, &cfg->listeners[i]) < 0)
@@ -515,7 +597,10 @@ server_run(const struct sensor_config *cfg)
 	srv.disk_ev = start_timer(&srv, DISK_CHECK_INTERVAL, disk_cb);
 	srv.heartbeat_ev = start_timer(&srv, cfg->heartbeat_interval,
 	    heartbeat_cb);
-	write_heartbeat(&srv);
+	/* A spool the daemon cannot write would lose every message. */
+	if (write_heartbeat(&srv) < 0)
+		fatal(1, "the spool %s is not writable by the daemon; check its "
+			 "owner and mode", cfg->spool);
 	emit_lifecycle(&srv, "sensor.start");
 	logmsg(NULL, "sensor %s ready: %d listeners, spool %s", cfg->name,
 	    srv.nlisteners, cfg->spool);
@@ -536,6 +621,7 @@ out:
 	for (i = 0; i < srv.nlisteners; i++)
 		evconnlistener_free(srv.listeners[i].evl);
 	event_free(srv.commit_ev);
+	event_free(srv.resume_ev);
 	event_base_free(srv.base);
 	spool_close(srv.spool);
 	SSL_CTX_free(srv.tls);

@@ -7,7 +7,10 @@
 
 #define SPAMPOT_VERSION_STRING SPAMPOT_VERSION
 
-/* Listen, serve until SIGTERM or SIGINT; returns the exit status. */
-int server_run(const struct sensor_config *cfg);
+/*
+ * Listen, serve until SIGTERM or SIGINT; returns the exit status.
+ * max_connections may be lowered to fit the descriptor limit.
+ */
+int server_run(struct sensor_config *cfg);
 
 #endif
