@@ -310,6 +310,10 @@ start_pull(struct collect *c, struct job *job)
 	}
 	rsync_common(c->conf, s, &a);
 	argv_add(&a, "--archive");
+	/* Only regular files: a link or a FIFO from a sensor is refused. */
+	argv_add(&a, "--no-links");
+	argv_add(&a, "--no-specials");
+	argv_add(&a, "--no-devices");
 	argv_add(&a, "--partial-dir=" PARTIAL_DIR);
 	/* Every file, changed or not, so the listing is the whole spool. */
 	argv_add(&a, "--itemize-changes");

@@ -784,7 +784,12 @@ tree_parse(const char *line, size_t len, struct event *ev, struct value *values,
 	json_t *j;
 	int idx;
 
-	ev->root = json_loadb(line, len, 0, &jerr);
+	/*
+	 * Peer strings may hold NUL, which the sensor writes as \u0000.
+	 * NOTE: such a value is stored up to its first NUL, because the
+	 * columns are bound as C strings; the event is kept either way.
+	 */
+	ev->root = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
 	if (ev->root == NULL) {
 		bufprintf(err, errlen, "invalid JSON at column %d: %s",
 		    jerr.column, jerr.text);
@@ -1821,11 +1826,24 @@ open_at_progress(struct ingest_run *run, const char *path, const char *key,
 		bufprintf(err, errlen, "database: %s", db_error(run->db));
 		return -1;
 	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
-		bufprintf(err, errlen, "%s: %s", path, strerror(errno));
+	/*
+	 * A spool comes from a sensor, which may be hostile: only regular
+	 * files are read, never a symbolic link (it could name any file of
+	 * ours) or a FIFO (it would block).  One such entry, or one we
+	 * cannot open, is skipped with a warning; the others are ingested.
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		fprintf(run->opts->log, "%s: %s: warning: %s; skipped\n",
+		    progname, path,
+		    fd < 0 ? (errno == ELOOP ? "a symbolic link"
+					     : strerror(errno))
+			   : "not a regular file");
 		if (fd >= 0)
 			close(fd);
-		return -1;
+		(void)err;
+		(void)errlen;
+		return -2;
 	}
 	if ((uint64_t)st.st_size < offset)
 		fprintf(run->opts->log,
