@@ -56,6 +56,8 @@ usage(FILE *fp)
 	    "directory)\n"
 	    "  SPAMPOT_GEO_DIR  ip-location-db directory when --geo is not\n"
 	    "                   given (default: node_modules/@ip-location-db)\n"
+	    "  SPAMPOT_P0F      p0f fingerprint database when --p0f is not\n"
+	    "                   given (default: /etc/p0f/p0f.fp)\n"
 	    "\n"
 	    "Exit status: 0 on success, 1 on failure, 2 on invalid"
 	    " arguments.\n");

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "charts.h"
@@ -1231,6 +1232,14 @@ report_usage_error(const char *fmt, ...)
 	return 2;
 }
 
+static bool
+is_directory(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int
 cmd_report(int argc, char **argv)
 {
@@ -1317,6 +1326,18 @@ cmd_report(int argc, char **argv)
 	if (optind < argc)
 		return report_usage_error(
 		    "unexpected argument '%s'", argv[optind]);
+	/* Days are YYYY-MM-DD, so text order is date order. */
+	if (opts.since != NULL && opts.until != NULL &&
+	    strcmp(opts.since, opts.until) > 0)
+		return report_usage_error("--since %s is after --until %s",
+		    opts.since, opts.until);
+	if (charts_dir != NULL && !is_directory(charts_dir)) {
+		fprintf(stderr,
+		    "%s: report: --charts %s is not a directory; create it "
+		    "first\n",
+		    progname, charts_dir);
+		return 1;
+	}
 	if ((db = db_open(db_path, false, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s: %s\n", progname, err);
 		return 1;
