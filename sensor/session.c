@@ -99,6 +99,18 @@ static const char *const state_names[] = {
 	[CONN_CLOSING] = "closing",
 };
 
+/*
+ * A proxy session's target and its chain through the sensor's own
+ * ports, 1.3 KB, so allocated at the first proxy request and not for
+ * every SMTP session.
+ */
+struct proxy_route {
+	char target[SOCKS_FIELD_MAX + 16];	/* host:port or [v6]:port */
+	char target_host[SOCKS_FIELD_MAX + 1];
+	char chain[PROXY_CHAIN_DEPTH_MAX][CHAIN_HOP_TEXT_MAX];
+	int hops;
+};
+
 struct conn {
 	struct server *srv;
 	struct listener *lst;
@@ -116,13 +128,9 @@ struct conn {
 
 	const char *protocol;		/* "smtp", "socks5", "http", ... */
 	char os_signature[SYNSIG_TEXT_MAX]; /* p0f-style, "" if unknown */
-	char target[SOCKS_FIELD_MAX + 16];	/* host:port or [v6]:port */
-	char target_host[SOCKS_FIELD_MAX + 1];
 	char local_ip[ADDR_TEXT_MAX];	/* the sensor address it reached */
 
-	/* Proxy chains through the sensor's own ports, and probe marks. */
-	char chain[PROXY_CHAIN_DEPTH_MAX][CHAIN_HOP_TEXT_MAX];
-	int hops;
+	struct proxy_route *route;	/* NULL until a proxy request */
 	struct probe_marks marks;
 	bool origin;			/* HTTP behind a tunnel: origin-form */
 	char *http_head;		/* a request head waiting for its body */
@@ -166,6 +174,32 @@ struct conn **
 session_next_waiting(struct conn *c)
 {
 	return &c->next_waiting;
+}
+
+static const char *
+conn_target(const struct conn *c)
+{
+	return c->route != NULL ? c->route->target : "";
+}
+
+static int
+conn_hops(const struct conn *c)
+{
+	return c->route != NULL ? c->route->hops : 0;
+}
+
+/* Add the hops so far to an event as proxy.hops and proxy.chain. */
+static void
+add_chain(const struct conn *c, struct jsonw *w)
+{
+	int i;
+
+	jsonw_int(w, "proxy.hops", conn_hops(c));
+	jsonw_array_begin(w, "proxy.chain");
+	for (i = 0; i < conn_hops(c); i++)
+		jsonw_array_strn(w, c->route->chain[i],
+		    strlen(c->route->chain[i]));
+	jsonw_array_end(w);
 }
 
 static void
@@ -295,12 +329,12 @@ add_message_probe(struct conn *c, struct jsonw *w,
 	uint8_t addr[16];
 	char reason[128];
 	bool probe;
-	int i;
 
 	/* The claimed target, when it is an address and not a name. */
-	if (inet_pton(AF_INET, c->target_host, addr) == 1 ||
-	    inet_pton(AF_INET6, c->target_host, addr) == 1)
-		probe_add_addr(&marks, c->target_host);
+	if (c->route != NULL &&
+	    (inet_pton(AF_INET, c->route->target_host, addr) == 1 ||
+		inet_pton(AF_INET6, c->route->target_host, addr) == 1))
+		probe_add_addr(&marks, c->route->target_host);
 	probe = probe_check_message(&marks, env->body, env->size, env->rcpts,
 	    env->rcpt_logged, reason, sizeof(reason));
 	jsonw_bool(w, "message.probe", probe);
@@ -309,13 +343,9 @@ add_message_probe(struct conn *c, struct jsonw *w,
 	if (probe && c->srv->cfg->probe_relay)
 		jsonw_str(w, "message.probe_relay",
 		    probe_relay_result_name(relay_probe(c, env)));
-	if (c->hops == 0)
+	if (conn_hops(c) == 0)
 		return;
-	jsonw_int(w, "proxy.hops", c->hops);
-	jsonw_array_begin(w, "proxy.chain");
-	for (i = 0; i < c->hops; i++)
-		jsonw_array_strn(w, c->chain[i], strlen(c->chain[i]));
-	jsonw_array_end(w);
+	add_chain(c, w);
 }
 
 static void
@@ -375,8 +405,8 @@ smtp_auth_cb(void *ctx, const struct smtp_auth *a)
 	jsonw_int(&w, "destination.port", c->service_port);
 	if (c->protocol != NULL)
 		jsonw_str(&w, "proxy.protocol", c->protocol);
-	if (c->target[0] != '\0')
-		jsonw_str(&w, "proxy.target", c->target);
+	if (conn_target(c)[0] != '\0')
+		jsonw_str(&w, "proxy.target", conn_target(c));
 	add_tls_fields(c, &w);
 	event_emit(c->srv, &w);
 	return ok;
@@ -414,8 +444,8 @@ smtp_store_cb(void *ctx, const struct smtp_envelope *env)
 	jsonw_str(&w, "source.ip", c->src_ip);
 	jsonw_int(&w, "destination.port", c->service_port);
 	jsonw_str(&w, "proxy.protocol", c->protocol);
-	if (c->target[0] != '\0')
-		jsonw_str(&w, "proxy.target", c->target);
+	if (conn_target(c)[0] != '\0')
+		jsonw_str(&w, "proxy.target", conn_target(c));
 	add_tls_fields(c, &w);
 	add_message_probe(c, &w, env);
 	event_emit(c->srv, &w);
@@ -573,7 +603,7 @@ tunnel_kind(struct conn *c, const char *host, int port, struct listener **hop)
 	const struct sensor_config *cfg = c->srv->cfg;
 
 	*hop = NULL;
-	if (c->hops >= PROXY_CHAIN_DEPTH_MAX)
+	if (conn_hops(c) >= PROXY_CHAIN_DEPTH_MAX)
 		return TUNNEL_REFUSE;
 	if (is_own_address(c, host) &&
 	    (*hop = listener_for_port(c->srv, port)) != NULL)
@@ -588,16 +618,27 @@ tunnel_kind(struct conn *c, const char *host, int port, struct listener **hop)
 	return TUNNEL_REFUSE;
 }
 
+/* The session's proxy route, allocated on first use. */
+static struct proxy_route *
+route_of(struct conn *c)
+{
+	if (c->route == NULL)
+		c->route = xcalloc(1, sizeof(*c->route));
+	return c->route;
+}
+
 /* Record a proxy request as the next hop of the client's chain. */
 static void
 add_hop(struct conn *c)
 {
-	if (c->hops >= PROXY_CHAIN_DEPTH_MAX)
+	struct proxy_route *r = route_of(c);
+
+	if (r->hops >= PROXY_CHAIN_DEPTH_MAX)
 		return;
 	/* Cut on purpose: a hop's text has to fit the event line. */
-	bufprintf(c->chain[c->hops], sizeof(c->chain[0]), "%s:%s",
-	    c->protocol, c->target);
-	c->hops++;
+	bufprintf(r->chain[r->hops], sizeof(r->chain[0]), "%s:%s",
+	    c->protocol, r->target);
+	r->hops++;
 }
 
 /*
@@ -718,23 +759,18 @@ emit_proxy_request(struct conn *c, const struct request_info *ri)
 {
 	char buf[EVENT_LINE_MAX];
 	struct jsonw w;
-	int i;
 
 	new_event(c, &w, buf, sizeof(buf), "proxy.request");
 	jsonw_str(&w, "proxy.protocol", c->protocol);
 	jsonw_str(&w, "proxy.command", ri->command);
-	jsonw_str(&w, "proxy.target", c->target);
+	jsonw_str(&w, "proxy.target", conn_target(c));
 	jsonw_str(&w, "proxy.target.host", ri->host);
 	jsonw_int(&w, "proxy.target.port", ri->port);
 	if (ri->user != NULL && ri->user_len > 0)
 		jsonw_strn(&w, "proxy.user", ri->user, ri->user_len);
 	if (ri->url != NULL)
 		jsonw_strn(&w, "url.full", ri->url, ri->url_len);
-	jsonw_int(&w, "proxy.hops", c->hops);
-	jsonw_array_begin(&w, "proxy.chain");
-	for (i = 0; i < c->hops; i++)
-		jsonw_array_strn(&w, c->chain[i], strlen(c->chain[i]));
-	jsonw_array_end(&w);
+	add_chain(c, &w);
 	if (c->origin)
 		jsonw_bool(&w, "http.via_tunnel", true);
 	jsonw_bool(&w, "proxy.probe", ri->probe);
@@ -750,11 +786,13 @@ emit_proxy_request(struct conn *c, const struct request_info *ri)
 static void
 set_target(struct conn *c, const char *host, int port)
 {
+	struct proxy_route *r = route_of(c);
+
 	if (strchr(host, ':') != NULL)
-		snprintf(c->target, sizeof(c->target), "[%s]:%d", host, port);
+		snprintf(r->target, sizeof(r->target), "[%s]:%d", host, port);
 	else
-		snprintf(c->target, sizeof(c->target), "%s:%d", host, port);
-	strlcpy_(c->target_host, host, sizeof(c->target_host));
+		snprintf(r->target, sizeof(r->target), "%s:%d", host, port);
+	strlcpy_(r->target_host, host, sizeof(r->target_host));
 }
 
 static const char *
@@ -887,7 +925,7 @@ send_http(struct conn *c, int status)
 {
 	send_http_error(c, status, status == 503 ? "ERR_CONNECT_FAIL 111"
 						 : "ERR_INVALID_REQ 0",
-	    c->target, status == 503 ? "(111) Connection refused" : "-");
+	    conn_target(c), status == 503 ? "(111) Connection refused" : "-");
 }
 
 /* The answer to a GET, HEAD or POST whose body (if any) has arrived. */
@@ -927,7 +965,7 @@ answer_http(struct conn *c)
 	if (n > 0)
 		send_bytes(c, out, n);
 	else
-		send_http_error(c, 502, "ERR_READ_ERROR 0", c->target, "-");
+		send_http_error(c, 502, "ERR_READ_ERROR 0", conn_target(c), "-");
 	free(out);
 	conn_close(c, "http-answered");
 }
@@ -1475,7 +1513,7 @@ emit_tunnel(struct conn *c)
 
 	new_event(c, &w, buf, sizeof(buf), "proxy.tunnel");
 	jsonw_str(&w, "proxy.protocol", c->protocol);
-	jsonw_str(&w, "proxy.target", c->target);
+	jsonw_str(&w, "proxy.target", conn_target(c));
 	jsonw_int(&w, "tunnel.bytes", (int64_t)c->sink_bytes);
 	hex_encode(c->sink_prefix, n, hex);
 	jsonw_str(&w, "tunnel.first_bytes", hex);
@@ -1497,6 +1535,7 @@ conn_free(struct conn *c)
 	free(c->http_req);
 	free(c->http_head);
 	free(c->sink_prefix);
+	free(c->route);
 	rate_gate_free(c->gate);
 	if (c->admitted_ip[0] != '\0')
 		server_release(c->srv, c->admitted_ip);
