@@ -1,11 +1,11 @@
 /*
  * Spool writer; see spool.h and docs/spool.md.
  *
- * Order of a durable commit: each staged body file is flushed, renamed
- * from tmp/ to bodies/ab/cd/, and the directories that gained entries
- * are flushed; only then are the staged events written and the events
- * file flushed.  A crash at any point leaves either no event for a
- * message (it was never acknowledged) or an event whose body is whole.
+ * Order of a durable commit: the staged bodies' data is flushed, the
+ * bodies are renamed from tmp/ to bodies/ab/cd/, and the renames are
+ * flushed.  Only then are the staged events written and the events file
+ * flushed.  A crash at any point leaves either no event for a message
+ * (it was never acknowledged) or an event whose body is whole.
  */
 #include "spool.h"
 
