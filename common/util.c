@@ -17,8 +17,8 @@ const char *progname = "spampot";
 static void NORETURN
 out_of_memory(size_t n)
 {
-	fprintf(stderr, "%s: out of memory allocating %zu bytes\n", progname,
-	    n);
+	fprintf(
+	    stderr, "%s: out of memory allocating %zu bytes\n", progname, n);
 	abort();
 }
 
@@ -96,6 +96,20 @@ logmsg(const char *level, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+int
+usage_error(const char *command, const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: %s: ", progname, command);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fputs(usage, stderr);
+	return 2;
+}
+
 char *
 bufprintf(char *buf, size_t size, const char *fmt, ...)
 {
@@ -150,7 +164,7 @@ now_usec(void)
 void
 format_rfc3339(int64_t usec, char buf[32])
 {
-	char text[128];	/* room for any int the compiler can imagine */
+	char text[128]; /* room for any int the compiler can imagine */
 	time_t sec;
 	struct tm tm;
 
@@ -159,8 +173,8 @@ format_rfc3339(int64_t usec, char buf[32])
 	sec = (time_t)(usec / 1000000);
 	gmtime_r(&sec, &tm);
 	snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(usec % 1000000));
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (int)(usec % 1000000));
 	strlcpy_(buf, text, 32);
 }
 

@@ -24,6 +24,14 @@ char *xstrndup(const char *s, size_t n);
 /* Print "prog: message" to standard error and exit with status. */
 void fatal(int status, const char *fmt, ...) PRINTF_LIKE(2, 3) NORETURN;
 
+/*
+ * Print "prog: command: message" and then usage to standard error, for
+ * a subcommand given invalid arguments; returns 2, the exit status of
+ * a usage error.
+ */
+int usage_error(const char *command, const char *usage, const char *fmt, ...)
+    PRINTF_LIKE(3, 4);
+
 /* Format into a fixed buffer, always NUL-terminated; returns buf. */
 char *bufprintf(char *buf, size_t size, const char *fmt, ...)
     PRINTF_LIKE(3, 4);

@@ -357,22 +357,6 @@ static const char fingerprint_help[] =
     "Exit status: 0 on success; 1 when the capture or the database\n"
     "cannot be read; 2 on invalid arguments.\n";
 
-static int fingerprint_usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
-
-static int
-fingerprint_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: fingerprint: ", progname);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fputs(fingerprint_usage, stderr);
-	return 2;
-}
-
 static void
 print_summary(const char *path, const struct capture_counts *n, size_t hosts)
 {
@@ -417,7 +401,8 @@ cmd_fingerprint(int argc, char **argv)
 			else if (strcmp(optarg, "json") == 0)
 				format = FORMAT_JSON;
 			else
-				return fingerprint_usage_error(
+				return usage_error("fingerprint",
+				    fingerprint_usage,
 				    "invalid format '%s'; use text or json",
 				    optarg);
 			break;
@@ -431,10 +416,11 @@ cmd_fingerprint(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return fingerprint_usage_error(
+		return usage_error("fingerprint", fingerprint_usage,
 		    "unexpected argument '%s'", argv[optind]);
 	if (pcap_path == NULL)
-		return fingerprint_usage_error("missing --pcap FILE");
+		return usage_error(
+		    "fingerprint", fingerprint_usage, "missing --pcap FILE");
 
 	warnings.path = fp_path;
 	if ((db = p0f_db_load(fp_path, warn_db, &warnings, &err)) == NULL) {

@@ -1216,22 +1216,6 @@ match_pending(struct db *db, const char *p0f_path, char *err, size_t errlen)
 	return rc;
 }
 
-static int report_usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
-
-static int
-report_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: report: ", progname);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fputs(report_usage, stderr);
-	return 2;
-}
-
 static bool
 is_directory(const char *path)
 {
@@ -1275,14 +1259,14 @@ cmd_report(int argc, char **argv)
 			break;
 		case 'f':
 			if (report_parse_format(optarg, &opts.format) < 0)
-				return report_usage_error(
+				return usage_error("report", report_usage,
 				    "invalid format '%s';"
 				    " use text, csv, json or md",
 				    optarg);
 			break;
 		case 't':
 			if (parse_long(optarg, 1, REPORT_TOP_MAX, &top) < 0)
-				return report_usage_error(
+				return usage_error("report", report_usage,
 				    "invalid --top '%s'; use 1 to 100000",
 				    optarg);
 			opts.top = (int)top;
@@ -1290,8 +1274,9 @@ cmd_report(int argc, char **argv)
 		case 's':
 		case 'u':
 			if (parse_day(optarg, &days) < 0)
-				return report_usage_error("invalid day '%s';"
-							  " use YYYY-MM-DD",
+				return usage_error("report", report_usage,
+				    "invalid day '%s';"
+				    " use YYYY-MM-DD",
 				    optarg);
 			if (c == 's')
 				opts.since = optarg;
@@ -1324,13 +1309,13 @@ cmd_report(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return report_usage_error(
+		return usage_error("report", report_usage,
 		    "unexpected argument '%s'", argv[optind]);
 	/* Days are YYYY-MM-DD, so text order is date order. */
 	if (opts.since != NULL && opts.until != NULL &&
 	    strcmp(opts.since, opts.until) > 0)
-		return report_usage_error("--since %s is after --until %s",
-		    opts.since, opts.until);
+		return usage_error("report", report_usage,
+		    "--since %s is after --until %s", opts.since, opts.until);
 	if (charts_dir != NULL && !is_directory(charts_dir)) {
 		fprintf(stderr,
 		    "%s: report: --charts %s is not a directory; create it "

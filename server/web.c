@@ -624,7 +624,7 @@ request_done(void *cls, struct MHD_Connection *c, void **req_cls,
 
 struct web_options {
 	const char *db_path;
-	const char *config;	/* collector configuration, or NULL */
+	const char *config; /* collector configuration, or NULL */
 	const char *listen;
 	const char *token;
 	const char *basic_auth;
@@ -780,22 +780,6 @@ static const char web_help[] =
     "Exit status: 0 after SIGINT or SIGTERM; 1 when the database, the\n"
     "certificate or the address cannot be used; 2 on invalid arguments.\n";
 
-static int web_usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
-
-static int
-web_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: web: ", progname);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fputs(web_usage, stderr);
-	return 2;
-}
-
 static int
 parse_options(int argc, char **argv, struct web_options *o)
 {
@@ -842,16 +826,18 @@ parse_options(int argc, char **argv, struct web_options *o)
 			fputs(web_help, stdout);
 			return 0;
 		default:
-			return web_usage_error("invalid option or missing"
-					       " argument: %s",
+			return usage_error("web", web_usage,
+			    "invalid option or missing"
+			    " argument: %s",
 			    argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return web_usage_error(
-		    "unexpected argument '%s'", argv[optind]);
+		return usage_error(
+		    "web", web_usage, "unexpected argument '%s'", argv[optind]);
 	if ((o->cert == NULL) != (o->key == NULL))
-		return web_usage_error("--cert and --key go together");
+		return usage_error(
+		    "web", web_usage, "--cert and --key go together");
 	return -1;
 }
 
@@ -986,11 +972,12 @@ cmd_web(int argc, char **argv)
 	if ((rc = parse_options(argc, argv, &o)) >= 0)
 		return rc;
 	if (web_parse_listen(o.listen, &ss) < 0)
-		return web_usage_error("invalid --listen '%s'; use a literal"
-				       " ADDRESS:PORT such as %s",
+		return usage_error("web", web_usage,
+		    "invalid --listen '%s'; use a literal"
+		    " ADDRESS:PORT such as %s",
 		    o.listen, WEB_DEFAULT_LISTEN);
 	if (set_auth(&web, &o, &why) < 0)
-		return web_usage_error("%s", why);
+		return usage_error("web", web_usage, "%s", why);
 	/* Checked before anything is bound, so nothing is ever exposed. */
 	if (!is_loopback(&ss) && web.auth_header == NULL) {
 		fprintf(stderr,
