@@ -3,8 +3,9 @@
  *
  * The sensor reads bytes from anyone on the Internet.  Each value here
  * caps what such a peer can make it buffer, wait for or repeat, and
- * says why that value was chosen.  Configuration may lower the
- * connection caps; nothing may raise a byte limit past these.
+ * its comment gives the reason for that value.  Configuration may
+ * lower the connection caps, but nothing may raise a byte limit past
+ * these.
  */
 #ifndef SPAMPOT_LIMITS_H
 #define SPAMPOT_LIMITS_H

@@ -10,7 +10,7 @@
  * its 250.
  *
  * NOTE: the flushes run on the loop's own thread, so no socket is
- * served while a batch reaches the disk; this is what keeps capture
+ * served while a batch reaches the disk.  This is what keeps capture
  * below the rate of a sink that stores nothing (bench/README.md).
  */
 #include <arpa/inet.h>

@@ -60,7 +60,7 @@
 /* Bytes of a sink tunnel's start logged in hex, e.g. a TLS header. */
 #define TUNNEL_FIRST_BYTES_LOGGED 64
 
-/* Where an accepted CONNECT leads; see tunnel_kind(). */
+/* The emulator an accepted CONNECT leads to; see tunnel_kind(). */
 enum tunnel_kind {
 	TUNNEL_REFUSE,
 	TUNNEL_SMTP,	/* a mail port: the SMTP emulator */
@@ -594,8 +594,9 @@ listener_for_port(struct server *srv, int port)
 }
 
 /*
- * Where a CONNECT to host:port leads.  Nothing leaves the sensor: a
- * tunnel is always an emulator talking on the client's own socket.
+ * Classify a CONNECT to host:port by the emulator it leads to.  Nothing
+ * leaves the sensor, because a tunnel is always an emulator talking on
+ * the client's own socket.
  */
 static enum tunnel_kind
 tunnel_kind(struct conn *c, const char *host, int port, struct listener **hop)
@@ -688,7 +689,7 @@ static const char *const tunnel_outcomes[] = {
 	[TUNNEL_CHAIN] = "chain",
 };
 
-/* What a proxy.request event tells besides the connection's own data. */
+/* Fields of a proxy.request event beyond the connection's own data. */
 struct request_info {
 	const char *command;
 	const char *host;
