@@ -604,9 +604,9 @@ body_ingested(struct collect *c, const struct job *job, const char *sha)
 	bool found;
 
 	if (sqlite3_prepare_v2(db_handle(c->db),
-		"SELECT 1 FROM message JOIN sensor ON sensor.id ="
-		" message.sensor_id WHERE sensor.name = ?1 AND"
-		" message.sha256 = ?2 LIMIT 1",
+		"SELECT 1 FROM body JOIN sensor ON sensor.id ="
+		" body.sensor_id WHERE sensor.name = ?1 AND"
+		" body.sha256 = ?2",
 		-1, &st, NULL) != SQLITE_OK)
 		return false;
 	db_bind_text(st, 1, job->sensor->name);

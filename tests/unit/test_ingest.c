@@ -181,9 +181,24 @@ text_of(struct fixture *f, const char *sql)
 static char *
 dump(struct db *db)
 {
-	static const char *const tables[] = {"sensor", "ingested_file",
-	    "session", "message", "auth", "proxy_request", "proxy_tunnel", "ip",
-	    "rollup_minute", "rollup_ip_day", "rollup_os_day"};
+	/* Each table, ordered by enough leading columns to be unique. */
+	static const struct {
+		const char *name;
+		const char *order;
+	} tables[] = {
+	    {"sensor", "1"},
+	    {"ingested_file", "1"},
+	    {"session", "1, 2, 3"},
+	    {"message", "1"},
+	    {"auth", "1"},
+	    {"proxy_request", "1"},
+	    {"proxy_tunnel", "1"},
+	    {"ip", "1"},
+	    {"body", "1, 2"},
+	    {"rollup_minute", "1, 2, 3"},
+	    {"rollup_ip_day", "1, 2, 3"},
+	    {"rollup_os_day", "1, 2, 3"},
+	};
 	char *buf = NULL, sql[128];
 	size_t len = 0, t;
 	FILE *fp = open_memstream(&buf, &len);
@@ -192,12 +207,12 @@ dump(struct db *db)
 		sqlite3_stmt *st;
 		int c;
 
-		snprintf(sql, sizeof(sql), "SELECT * FROM %s ORDER BY 1, 2, 3",
-		    tables[t]);
+		snprintf(sql, sizeof(sql), "SELECT * FROM %s ORDER BY %s",
+		    tables[t].name, tables[t].order);
 		assert_int_equal(
 		    sqlite3_prepare_v2(db_handle(db), sql, -1, &st, NULL),
 		    SQLITE_OK);
-		fprintf(fp, "[%s]\n", tables[t]);
+		fprintf(fp, "[%s]\n", tables[t].name);
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			for (c = 0; c < sqlite3_column_count(st); c++) {
 				const unsigned char *v =
@@ -289,6 +304,12 @@ ingest_counts_rows_and_offsets(void **state)
 	assert_int_equal(count(f, "SELECT count(*) FROM session"), 1);
 	assert_int_equal(count(f, "SELECT count(*) FROM sensor"), 1);
 	assert_int_equal(count(f, "SELECT count(*) FROM ip"), 1);
+	/* Both messages name the same body, which is listed once. */
+	assert_int_equal(count(f, "SELECT count(*) FROM body"), 1);
+	assert_int_equal(count(f,
+			     "SELECT count(*) FROM body WHERE sensor_id = 1"
+			     " AND sha256 = '" SHA_A "'"),
+	    1);
 	assert_int_equal(count(f, "SELECT bytes_in FROM session"), 5000);
 	assert_int_equal(count(f, "SELECT service_port FROM session"), 1080);
 	assert_int_equal(
@@ -1350,10 +1371,13 @@ report_counts_probes_apart(void **state)
 }
 
 /*
- * Undo schema version 4 on an open database, as a file written by the
- * build before it would be.
+ * Undo schema versions 5 and 4 on an open database, as a file written
+ * by the build before them would be.
  */
 static const char downgrade_to_v3[] =
+    "DROP TABLE body;"
+    "CREATE INDEX message_sha256 ON message(sha256);"
+    "DELETE FROM schema_version WHERE version = 5;"
     "DROP INDEX auth_attempt;"
     "DROP TABLE proxy_tunnel;"
     "ALTER TABLE message DROP COLUMN probe;"
@@ -1418,6 +1442,11 @@ old_database_migrates(void **state)
 	assert_int_equal(
 	    count(f, "SELECT count(*) FROM message WHERE probe IS NULL"), 1);
 	assert_int_equal(count(f, "SELECT sum(probes) FROM rollup_minute"), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM body"), 1);
+	assert_int_equal(count(f,
+			     "SELECT count(*) FROM sqlite_schema"
+			     " WHERE name = 'message_sha256'"),
+	    0);
 
 	/* New events go into the migrated file; the old message is spam. */
 	snprintf(file, sizeof(file), "%s/20261101T11.jsonl", f->events);
