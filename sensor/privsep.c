@@ -256,6 +256,13 @@ sandbox_enter(bool allow_connect, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	/* The spool's commit thread too, which already runs. */
+	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0) {
+		snprintf(err, errlen, "seccomp thread sync: %s",
+		    strerror(-rc));
+		seccomp_release(ctx);
+		return -1;
+	}
 	if (allow_connect && allow_outbound(ctx, err, errlen) < 0) {
 		seccomp_release(ctx);
 		return -1;

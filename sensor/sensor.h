@@ -36,9 +36,12 @@ struct server {
 	int nlisteners;
 
 	struct event *commit_ev;	/* runs after the loop's reads */
+	struct event *committed_ev;	/* the commit thread is done */
 	struct event *resume_ev;	/* re-enables listeners after EMFILE */
 	uint64_t accept_errors;
 	struct conn *waiting;		/* messages waiting for a commit */
+	struct conn *flight_waiting;	/* those of the batch in flight */
+	bool in_flight;	/* a batch is in flight */
 	struct conn *conns;		/* every open connection */
 	bool commit_durable;
 

@@ -416,16 +416,11 @@ static int
 smtp_store_cb(void *ctx, const struct smtp_envelope *env)
 {
 	struct conn *c = ctx;
-	char buf[EVENT_LINE_MAX], sha[SHA256_HEX_LEN + 1], err[512];
+	char buf[EVENT_LINE_MAX], sha[SHA256_HEX_LEN + 1];
 	struct jsonw w;
 	int i;
 
-	if (spool_stage_body(c->srv->spool, env->body, env->size, sha, err,
-		sizeof(err)) < 0) {
-		logmsg("error", "session %s: cannot store a message: %s",
-		    c->id, err);
-		return -1;
-	}
+	spool_stage_body(c->srv->spool, env->body, env->size, sha);
 	new_event(c, &w, buf, sizeof(buf), "message.stored");
 	jsonw_str(&w, "message.sha256", sha);
 	jsonw_int(&w, "message.size", (int64_t)env->size);

@@ -1318,7 +1318,7 @@ body_reserve(struct smtp_session *s, size_t n)
 {
 	size_t cap = s->body_cap;
 
-	if (s->body_len + n <= cap)
+	if (s->body != NULL && s->body_len + n <= cap)
 		return true;
 	while (cap < s->body_len + n)
 		cap = cap == 0 ? BODY_CHUNK : cap * 2;
@@ -1391,8 +1391,14 @@ finish_message(struct smtp_session *s)
 		set_state(s, idle_state(s));
 		return;
 	}
-	/* The host copied the body, so its memory can go at once. */
-	release_body(s);
+	/*
+	 * The host copied the body, so this copy can go at once.  The
+	 * reservation stays until smtp_stored(): the host's copy lives
+	 * until the commit, and counts against the same memory cap.
+	 */
+	free(s->body);
+	s->body = NULL;
+	s->body_len = 0;
 }
 
 /* Bytes before the first CR or LF in p[0..n). */

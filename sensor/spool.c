@@ -6,6 +6,12 @@
  * flushed.  Only then are the staged events written and the events file
  * flushed.  A crash at any point leaves either no event for a message
  * (it was never acknowledged) or an event whose body is whole.
+ *
+ * Threads: the event loop stages bodies and events into one batch
+ * while the commit thread flushes the other.  The loop owns the batch
+ * it fills; the thread owns the batch in flight and the events file
+ * until the loop takes the result back.  Only the flight handover and
+ * the events file's name are shared, under the lock.
  */
 #include "spool.h"
 
@@ -18,6 +24,9 @@
 #include <string.h>
 #include <dirent.h>
 #include <ctype.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -36,30 +45,67 @@
 /* Room left in a PATH_MAX buffer for what follows the spool path. */
 #define SPOOL_DIR_MAX (PATH_MAX - 160)
 
+/*
+ * A body staged by the loop: a copy of its bytes until the committing
+ * thread has compressed them into tmp/.
+ */
 struct staged_body {
-	int fd;
-	char tmp[PATH_MAX];
-	char final[PATH_MAX];
-	char dir[SPOOL_DIR_MAX + 16];
 	char sha[SHA256_HEX_LEN + 1];
+	unsigned char *data;
+	size_t len;
+	bool written;		/* tmp names a file to rename or remove */
+	char tmp[PATH_MAX];
+};
+
+/*
+ * Writes staged together and committed together: the bodies written to
+ * tmp/ and the event lines that name them.
+ */
+struct batch {
+	struct staged_body *bodies;
+	int nbodies, bodies_cap;
+
+	char *events;
+	size_t events_len, events_cap;
+
+	bool durable;
+	int rc;			/* of its commit: 0 or -1 with err */
+	char err[PATH_MAX + 256];	/* room for a path and strerror */
 };
 
 struct spool {
 	char dir[SPOOL_DIR_MAX];
 	int dirfd;
 	uint8_t secret[32];
-
-	struct staged_body *bodies;
-	int nbodies, bodies_cap;
 	uint64_t tmp_counter;
 
-	char *events;
-	size_t events_len, events_cap;
+	/*
+	 * The loop stages into fill.  A batch handed to the commit thread
+	 * is in flight until the loop takes its result back, and the
+	 * thread owns it and the events file meanwhile.
+	 */
+	struct batch batches[2];
+	struct batch *fill;
+	struct batch *flight;
 
 	int events_fd;
 	char events_hour[16];	/* YYYYMMDDTHH of the open events file */
-	char events_name[48];	/* its name under events/ */
+	char events_name[48];	/* its name under events/; under lock */
+	char events_name_copy[48];
 	size_t events_size;
+
+	/* Compression, used only by the thread that commits. */
+	ZSTD_CCtx *zstd;
+	void *zbuf;
+	size_t zbuf_cap;
+
+	bool threaded;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool flight_done;	/* under lock */
+	bool stopping;		/* under lock */
+	int done_fd;		/* eventfd the thread signals */
 };
 
 static int
@@ -214,37 +260,53 @@ spool_open(const char *dir, char *err, size_t errlen)
 		return NULL;
 	}
 	remove_stale_tmp(sp);
-	sp->events_cap = EVENT_BUFFER_INITIAL;
-	sp->events = xmalloc(sp->events_cap);
+	for (i = 0; i < NELEM(sp->batches); i++) {
+		sp->batches[i].events_cap = EVENT_BUFFER_INITIAL;
+		sp->batches[i].events = xmalloc(EVENT_BUFFER_INITIAL);
+	}
+	sp->fill = &sp->batches[0];
+	sp->done_fd = -1;
+	pthread_mutex_init(&sp->lock, NULL);
+	pthread_cond_init(&sp->cond, NULL);
 	return sp;
 }
 
 static void
-discard_bodies(struct spool *sp)
+discard_bodies(struct batch *b)
 {
 	int i;
 
-	for (i = 0; i < sp->nbodies; i++) {
-		if (sp->bodies[i].fd >= 0) {
-			close(sp->bodies[i].fd);
-			unlink(sp->bodies[i].tmp);
-		}
+	for (i = 0; i < b->nbodies; i++) {
+		free(b->bodies[i].data);
+		if (b->bodies[i].written)
+			unlink(b->bodies[i].tmp);
 	}
-	sp->nbodies = 0;
+	b->nbodies = 0;
 }
+
+static void stop_thread(struct spool *sp);
 
 void
 spool_close(struct spool *sp)
 {
+	size_t i;
+
 	if (sp == NULL)
 		return;
-	discard_bodies(sp);
-	free(sp->bodies);
-	free(sp->events);
+	stop_thread(sp);
+	for (i = 0; i < NELEM(sp->batches); i++) {
+		discard_bodies(&sp->batches[i]);
+		free(sp->batches[i].bodies);
+		free(sp->batches[i].events);
+	}
 	if (sp->events_fd >= 0)
 		close(sp->events_fd);
 	if (sp->dirfd >= 0)
 		close(sp->dirfd);
+	ZSTD_freeCCtx(sp->zstd);
+	free(sp->zbuf);
+	pthread_mutex_destroy(&sp->lock);
+	pthread_cond_destroy(&sp->cond);
 	free(sp);
 }
 
@@ -267,109 +329,140 @@ sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN + 1])
 }
 
 static bool
-already_staged(const struct spool *sp, const char *sha)
+already_staged(const struct batch *b, const char *sha)
 {
 	int i;
 
-	for (i = 0; i < sp->nbodies; i++)
-		if (strcmp(sp->bodies[i].sha, sha) == 0)
+	for (i = 0; i < b->nbodies; i++)
+		if (strcmp(b->bodies[i].sha, sha) == 0)
 			return true;
 	return false;
 }
 
-static int
-write_compressed(int fd, const void *body, size_t len, char *err,
-    size_t errlen)
-{
-	size_t bound = ZSTD_compressBound(len), n;
-	void *out = xmalloc(bound);
-	int rc = 0;
-
-	n = ZSTD_compress(out, bound, body, len, BODY_ZSTD_LEVEL);
-	if (ZSTD_isError(n)) {
-		snprintf(err, errlen, "zstd: %s", ZSTD_getErrorName(n));
-		rc = -1;
-	} else if (write_all(fd, out, n) < 0) {
-		snprintf(err, errlen, "write: %s", strerror(errno));
-		rc = -1;
-	}
-	free(out);
-	return rc;
-}
-
-int
+void
 spool_stage_body(struct spool *sp, const void *body, size_t len,
-    char sha_hex[SHA256_HEX_LEN + 1], char *err, size_t errlen)
+    char sha_hex[SHA256_HEX_LEN + 1])
 {
+	struct batch *fill = sp->fill;
 	struct staged_body *b;
-	struct stat st;
-	char final[PATH_MAX];
 
 	sha256_hex(body, len, sha_hex);
-	snprintf(final, sizeof(final), "%s/bodies/%.2s/%.2s/%s.zst", sp->dir,
-	    sha_hex, sha_hex + 2, sha_hex);
-	if (already_staged(sp, sha_hex) || stat(final, &st) == 0)
-		return 0;
-	if (sp->nbodies == sp->bodies_cap) {
-		sp->bodies_cap = sp->bodies_cap ? 2 * sp->bodies_cap : 16;
-		sp->bodies = xrealloc(sp->bodies,
-		    (size_t)sp->bodies_cap * sizeof(*sp->bodies));
+	if (already_staged(fill, sha_hex))
+		return;
+	if (fill->nbodies == fill->bodies_cap) {
+		fill->bodies_cap = fill->bodies_cap ? 2 * fill->bodies_cap : 16;
+		fill->bodies = xrealloc(fill->bodies,
+		    (size_t)fill->bodies_cap * sizeof(*fill->bodies));
 	}
-	b = &sp->bodies[sp->nbodies];
+	b = &fill->bodies[fill->nbodies++];
 	strlcpy_(b->sha, sha_hex, sizeof(b->sha));
-	strlcpy_(b->final, final, sizeof(b->final));
-	snprintf(b->dir, sizeof(b->dir), "%s/bodies/%.2s/%.2s", sp->dir,
-	    sha_hex, sha_hex + 2);
-	snprintf(b->tmp, sizeof(b->tmp), "%s/tmp/%s.%ld.%llu", sp->dir,
-	    sha_hex, (long)getpid(), (unsigned long long)sp->tmp_counter++);
-	b->fd = open(b->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	if (b->fd < 0) {
-		snprintf(err, errlen, "cannot create %s: %s", b->tmp,
-		    strerror(errno));
-		return -1;
-	}
-	if (write_compressed(b->fd, body, len, err, errlen) < 0) {
-		close(b->fd);
-		unlink(b->tmp);
-		return -1;
-	}
-	sp->nbodies++;
-	return 0;
+	b->data = xmalloc(len > 0 ? len : 1);
+	memcpy(b->data, body, len);
+	b->len = len;
+	b->written = false;
 }
 
 void
 spool_stage_event(struct spool *sp, const char *line, size_t len)
 {
-	if (sp->events_len + len > sp->events_cap) {
-		while (sp->events_len + len > sp->events_cap)
-			sp->events_cap *= 2;
-		sp->events = xrealloc(sp->events, sp->events_cap);
+	struct batch *fill = sp->fill;
+
+	if (fill->events_len + len > fill->events_cap) {
+		while (fill->events_len + len > fill->events_cap)
+			fill->events_cap *= 2;
+		fill->events = xrealloc(fill->events, fill->events_cap);
 	}
-	memcpy(sp->events + sp->events_len, line, len);
-	sp->events_len += len;
+	memcpy(fill->events + fill->events_len, line, len);
+	fill->events_len += len;
 }
 
 bool
 spool_has_staged(const struct spool *sp)
 {
-	return sp->nbodies > 0 || sp->events_len > 0;
+	return sp->fill->nbodies > 0 || sp->fill->events_len > 0;
 }
 
 /* Make the two levels of bodies/ab/cd/ exist. */
 static int
-make_body_dir(struct spool *sp, const struct staged_body *b, char *err,
-    size_t errlen)
+make_body_dir(struct spool *sp, const char *sha, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 	struct stat st;
 
-	if (stat(b->dir, &st) == 0)
+	snprintf(path, sizeof(path), "%s/bodies/%.2s/%.2s", sp->dir, sha,
+	    sha + 2);
+	if (stat(path, &st) == 0)
 		return 0;
-	snprintf(path, sizeof(path), "%s/bodies/%.2s", sp->dir, b->sha);
-	if (make_dir(path, err, errlen) < 0 ||
-	    make_dir(b->dir, err, errlen) < 0)
+	path[strlen(path) - 3] = '\0';
+	if (make_dir(path, err, errlen) < 0)
 		return -1;
-	return 0;
+	path[strlen(path)] = '/';
+	return make_dir(path, err, errlen);
+}
+
+static void
+body_path(const struct spool *sp, const char *sha, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s/bodies/%.2s/%.2s/%s.zst", sp->dir, sha,
+	    sha + 2, sha);
+}
+
+/*
+ * Compress a staged body into a new file in tmp/, unless a body with
+ * its hash is stored already.  Its copy is freed either way.
+ */
+static int
+write_body(struct spool *sp, struct staged_body *b, char *err,
+    size_t errlen)
+{
+	size_t bound = ZSTD_compressBound(b->len), n;
+	char final[PATH_MAX];
+	struct stat st;
+	int fd, rc = -1;
+
+	body_path(sp, b->sha, final, sizeof(final));
+	if (stat(final, &st) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (sp->zstd == NULL && (sp->zstd = ZSTD_createCCtx()) == NULL) {
+		snprintf(err, errlen, "zstd: out of memory");
+		goto out;
+	}
+	if (bound > sp->zbuf_cap) {
+		free(sp->zbuf);
+		sp->zbuf = xmalloc(bound);
+		sp->zbuf_cap = bound;
+	}
+	n = ZSTD_compressCCtx(sp->zstd, sp->zbuf, bound, b->data, b->len,
+	    BODY_ZSTD_LEVEL);
+	if (ZSTD_isError(n)) {
+		snprintf(err, errlen, "zstd: %s", ZSTD_getErrorName(n));
+		goto out;
+	}
+	snprintf(b->tmp, sizeof(b->tmp), "%s/tmp/%s.%ld.%llu", sp->dir,
+	    b->sha, (long)getpid(), (unsigned long long)sp->tmp_counter++);
+	fd = open(b->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create %s: %s", b->tmp,
+		    strerror(errno));
+		goto out;
+	}
+	b->written = true;
+	if (write_all(fd, sp->zbuf, n) < 0) {
+		snprintf(err, errlen, "write %s: %s", b->tmp, strerror(errno));
+		close(fd);
+		goto out;
+	}
+	if (close(fd) < 0) {
+		snprintf(err, errlen, "close %s: %s", b->tmp, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(b->data);
+	b->data = NULL;
+	return rc;
 }
 
 static int
@@ -394,28 +487,39 @@ flush_file_system(struct spool *sp, char *err, size_t errlen)
  * on that file system, so the spool is best kept on one of its own.
  */
 static int
-commit_bodies(struct spool *sp, char *err, size_t errlen)
+commit_bodies(struct spool *sp, struct batch *batch, char *err,
+    size_t errlen)
 {
-	int i;
+	char final[PATH_MAX];
+	int i, written = 0;
 
-	if (sp->nbodies == 0)
+	for (i = 0; i < batch->nbodies; i++) {
+		if (write_body(sp, &batch->bodies[i], err, errlen) < 0)
+			return -1;
+		written += batch->bodies[i].written;
+	}
+	if (written == 0) {
+		batch->nbodies = 0;
 		return 0;
+	}
 	if (flush_file_system(sp, err, errlen) < 0)
 		return -1;
-	for (i = 0; i < sp->nbodies; i++) {
-		struct staged_body *b = &sp->bodies[i];
+	for (i = 0; i < batch->nbodies; i++) {
+		struct staged_body *b = &batch->bodies[i];
 
-		if (make_body_dir(sp, b, err, errlen) < 0)
+		if (!b->written)
+			continue;
+		body_path(sp, b->sha, final, sizeof(final));
+		if (make_body_dir(sp, b->sha, err, errlen) < 0)
 			return -1;
-		if (rename(b->tmp, b->final) < 0) {
+		if (rename(b->tmp, final) < 0) {
 			snprintf(err, errlen, "rename %s: %s", b->tmp,
 			    strerror(errno));
 			return -1;
 		}
-		close(b->fd);
-		b->fd = -1;
+		b->written = false;
 	}
-	sp->nbodies = 0;
+	batch->nbodies = 0;
 	return flush_file_system(sp, err, errlen);
 }
 
@@ -429,7 +533,8 @@ commit_bodies(struct spool *sp, char *err, size_t errlen)
 static int
 open_events(struct spool *sp, char *err, size_t errlen)
 {
-	char hour[16], stamp[32], path[PATH_MAX];
+	char hour[16], stamp[32], name[sizeof(sp->events_name)];
+	char path[PATH_MAX];
 	time_t now = time(NULL);
 	struct tm tm;
 	int n;
@@ -447,13 +552,10 @@ open_events(struct spool *sp, char *err, size_t errlen)
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
 	for (n = 0; n < 1000; n++) {
 		if (n == 0)
-			snprintf(sp->events_name, sizeof(sp->events_name),
-			    "%s.jsonl", stamp);
+			snprintf(name, sizeof(name), "%s.jsonl", stamp);
 		else
-			snprintf(sp->events_name, sizeof(sp->events_name),
-			    "%s-%d.jsonl", stamp, n);
-		snprintf(path, sizeof(path), "%s/events/%s", sp->dir,
-		    sp->events_name);
+			snprintf(name, sizeof(name), "%s-%d.jsonl", stamp, n);
+		snprintf(path, sizeof(path), "%s/events/%s", sp->dir, name);
 		sp->events_fd = open(path,
 		    O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 		if (sp->events_fd >= 0 || errno != EEXIST)
@@ -462,9 +564,13 @@ open_events(struct spool *sp, char *err, size_t errlen)
 	if (sp->events_fd < 0) {
 		snprintf(err, errlen, "cannot create %s: %s", path,
 		    strerror(errno));
-		sp->events_name[0] = '\0';
-		return -1;
+		name[0] = '\0';
 	}
+	pthread_mutex_lock(&sp->lock);
+	strlcpy_(sp->events_name, name, sizeof(sp->events_name));
+	pthread_mutex_unlock(&sp->lock);
+	if (sp->events_fd < 0)
+		return -1;
 	strlcpy_(sp->events_hour, hour, sizeof(sp->events_hour));
 	sp->events_size = 0;
 	snprintf(path, sizeof(path), "%s/events", sp->dir);
@@ -479,41 +585,182 @@ spool_chrooted(struct spool *sp)
 }
 
 const char *
-spool_events_name(const struct spool *sp)
+spool_events_name(struct spool *sp)
 {
-	return sp->events_name;
+	pthread_mutex_lock(&sp->lock);
+	strlcpy_(sp->events_name_copy, sp->events_name,
+	    sizeof(sp->events_name_copy));
+	pthread_mutex_unlock(&sp->lock);
+	return sp->events_name_copy;
 }
 
-int
-spool_commit(struct spool *sp, bool durable, char *err, size_t errlen)
+/*
+ * Commit one batch, on whichever thread owns the events file.  On
+ * failure the batch is emptied all the same: its messages are refused,
+ * and their bodies go from tmp/.
+ */
+static int
+commit_batch(struct spool *sp, struct batch *b, char *err, size_t errlen)
 {
+	bool durable = b->durable;
+
 	if (errlen > 0)
 		err[0] = '\0';
 	/* An event may name a staged body: never write it before the body. */
-	if (sp->nbodies > 0)
+	if (b->nbodies > 0)
 		durable = true;
-	if (durable && commit_bodies(sp, err, errlen) < 0) {
-		discard_bodies(sp);
-		sp->events_len = 0;
+	if (durable && commit_bodies(sp, b, err, errlen) < 0) {
+		discard_bodies(b);
+		b->events_len = 0;
 		return -1;
 	}
-	if (sp->events_len == 0)
+	if (b->events_len == 0)
 		return 0;
 	if (open_events(sp, err, errlen) < 0 ||
-	    write_all(sp->events_fd, sp->events, sp->events_len) < 0) {
+	    write_all(sp->events_fd, b->events, b->events_len) < 0) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "write events: %s",
 			    strerror(errno));
-		sp->events_len = 0;
+		b->events_len = 0;
 		return -1;
 	}
-	sp->events_size += sp->events_len;
-	sp->events_len = 0;
+	sp->events_size += b->events_len;
+	b->events_len = 0;
 	if (durable && fdatasync(sp->events_fd) < 0) {
 		snprintf(err, errlen, "fsync events: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+static void *
+commit_thread(void *arg)
+{
+	struct spool *sp = arg;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&sp->lock);
+	for (;;) {
+		struct batch *b;
+
+		while (!sp->stopping &&
+		    (sp->flight == NULL || sp->flight_done))
+			pthread_cond_wait(&sp->cond, &sp->lock);
+		if (sp->flight == NULL || sp->flight_done)
+			break;
+		b = sp->flight;
+		pthread_mutex_unlock(&sp->lock);
+		b->rc = commit_batch(sp, b, b->err, sizeof(b->err));
+		pthread_mutex_lock(&sp->lock);
+		sp->flight_done = true;
+		pthread_cond_broadcast(&sp->cond);
+		/* A full counter still wakes the loop: nothing to retry. */
+		(void)!write(sp->done_fd, &one, sizeof(one));
+	}
+	pthread_mutex_unlock(&sp->lock);
+	return NULL;
+}
+
+int
+spool_start_thread(struct spool *sp, char *err, size_t errlen)
+{
+	sigset_t all, old;
+	int rc;
+
+	if (sp->threaded)
+		return sp->done_fd;
+	sp->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (sp->done_fd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return -1;
+	}
+	/* Signals are the loop's business, not the committer's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&sp->thread, NULL, commit_thread, sp);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot start the commit thread: %s",
+		    strerror(rc));
+		close(sp->done_fd);
+		sp->done_fd = -1;
+		return -1;
+	}
+	sp->threaded = true;
+	return sp->done_fd;
+}
+
+static void
+stop_thread(struct spool *sp)
+{
+	if (!sp->threaded) {
+		if (sp->done_fd >= 0)
+			close(sp->done_fd);
+		return;
+	}
+	pthread_mutex_lock(&sp->lock);
+	sp->stopping = true;
+	pthread_cond_broadcast(&sp->cond);
+	pthread_mutex_unlock(&sp->lock);
+	pthread_join(sp->thread, NULL);
+	sp->threaded = false;
+	close(sp->done_fd);
+	sp->done_fd = -1;
+}
+
+bool
+spool_commit_begin(struct spool *sp, bool durable)
+{
+	if (sp->flight != NULL)
+		return false;
+	sp->fill->durable = durable;
+	pthread_mutex_lock(&sp->lock);
+	sp->flight = sp->fill;
+	sp->flight_done = false;
+	pthread_cond_broadcast(&sp->cond);
+	pthread_mutex_unlock(&sp->lock);
+	sp->fill = sp->fill == &sp->batches[0] ? &sp->batches[1] :
+	    &sp->batches[0];
+	return true;
+}
+
+int
+spool_commit_end(struct spool *sp, char *err, size_t errlen)
+{
+	struct batch *b = sp->flight;
+	uint64_t count;
+
+	if (b == NULL)
+		return 0;
+	pthread_mutex_lock(&sp->lock);
+	if (!sp->threaded && !sp->flight_done) {
+		/* No thread: the batch is committed here. */
+		pthread_mutex_unlock(&sp->lock);
+		b->rc = commit_batch(sp, b, b->err, sizeof(b->err));
+		pthread_mutex_lock(&sp->lock);
+		sp->flight_done = true;
+	}
+	while (!sp->flight_done)
+		pthread_cond_wait(&sp->cond, &sp->lock);
+	sp->flight = NULL;
+	pthread_mutex_unlock(&sp->lock);
+	if (sp->done_fd >= 0)
+		(void)!read(sp->done_fd, &count, sizeof(count));
+	if (b->rc < 0)
+		strlcpy_(err, b->err, errlen);
+	return b->rc;
+}
+
+int
+spool_commit(struct spool *sp, bool durable, char *err, size_t errlen)
+{
+	char prev[512];
+
+	/* Events must reach the file in the order they were staged. */
+	if (spool_commit_end(sp, prev, sizeof(prev)) < 0)
+		logmsg("error", "spool commit failed: %s", prev);
+	spool_commit_begin(sp, durable);
+	return spool_commit_end(sp, err, errlen);
 }
 
 static bool
@@ -572,18 +819,20 @@ valid_body_path(const char *p)
 static int
 remove_listed(struct spool *sp, char *list, size_t len)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], current[sizeof(sp->events_name)];
 	char *line, *save = NULL;
 	int removed = 0;
 
 	(void)len;
+	/* The file being written is never complete: it stays. */
+	strlcpy_(current, spool_events_name(sp), sizeof(current));
 	for (line = strtok_r(list, "\r\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\r\n", &save)) {
 		bool ok;
 
 		if (strncmp(line, "events/", 7) == 0)
 			ok = valid_events_name(line + 7) &&
-			    strcmp(line + 7, sp->events_name) != 0;
+			    strcmp(line + 7, current) != 0;
 		else
 			ok = valid_body_path(line);
 		if (!ok)

@@ -2,10 +2,10 @@
  * The sensor's spool (see docs/spool.md): message bodies stored once
  * under their SHA-256, and events appended to hourly JSON Lines files.
  *
- * Writes are staged and made durable together by spool_commit(), so
- * that one round of fsync calls covers every message that completed in
- * the same turn of the event loop.  A message is acknowledged only
- * after the commit that carried its body and its event.
+ * Writes are staged and made durable together, so that one round of
+ * flushes covers every message that completed while the last round
+ * ran.  A message is acknowledged only after the commit that carried
+ * its body and its event.
  */
 #ifndef SPAMPOT_SPOOL_H
 #define SPAMPOT_SPOOL_H
@@ -26,13 +26,13 @@ void spool_close(struct spool *sp);
 const uint8_t *spool_secret(const struct spool *sp);
 
 /*
- * Stage a body: compute its SHA-256 into sha_hex and, unless a body
- * with that hash is already stored or staged, compress it into tmp/.
- * Returns 0, or -1 with err (the message must then be refused).
+ * Stage a body: compute its SHA-256 into sha_hex and keep a copy of
+ * the bytes for the next commit, which compresses them into tmp/ and
+ * renames them into place, unless a body with that hash is stored by
+ * then.  A body staged twice in one batch is kept once.
  */
-int spool_stage_body(struct spool *sp, const void *body, size_t len,
-    char sha_hex[SHA256_HEX_LEN + 1], char *err, size_t errlen);
-
+void spool_stage_body(struct spool *sp, const void *body, size_t len,
+    char sha_hex[SHA256_HEX_LEN + 1]);
 /* Stage one event line (ending in '\n'). */
 void spool_stage_event(struct spool *sp, const char *line, size_t len);
 
@@ -40,12 +40,36 @@ void spool_stage_event(struct spool *sp, const char *line, size_t len);
 bool spool_has_staged(const struct spool *sp);
 
 /*
- * Write what is staged.  With durable, bodies are flushed and renamed
- * into place, their directories flushed, and then the events file is
- * written and flushed; without it, events are only written.  Returns
- * 0, or -1 with err; on failure nothing staged is reported stored.
+ * Write what is staged, on the calling thread, after any batch in
+ * flight.  With durable, bodies are flushed and renamed into place,
+ * their directories flushed, and then the events file is written and
+ * flushed; without it, events are only written.  Returns 0, or -1 with
+ * err; on failure nothing staged is reported stored.
  */
 int spool_commit(struct spool *sp, bool durable, char *err, size_t errlen);
+
+/*
+ * The commit thread: spool_commit_begin() hands what is staged to it,
+ * and staging goes on into a second batch meanwhile.  When the thread
+ * is done, the returned descriptor becomes readable, and
+ * spool_commit_end() takes the result back.  Start the thread before
+ * the process drops privileges or enters its seccomp filter.  Returns
+ * the descriptor, or -1 with err.
+ */
+int spool_start_thread(struct spool *sp, char *err, size_t errlen);
+
+/*
+ * Hand the staged writes over as one batch, durable as spool_commit()
+ * is.  Returns false, handing nothing, while a batch is in flight.
+ * Without the thread, the batch is committed by spool_commit_end().
+ */
+bool spool_commit_begin(struct spool *sp, bool durable);
+
+/*
+ * Wait for the batch in flight, if any, and return what its commit
+ * returned: 0, or -1 with err.
+ */
+int spool_commit_end(struct spool *sp, char *err, size_t errlen);
 
 /*
  * Remove the files that the server has confirmed it holds: each
@@ -61,6 +85,6 @@ int spool_remove_confirmed(struct spool *sp, char *err, size_t errlen);
 void spool_chrooted(struct spool *sp);
 
 /* Name of the events file being written, under events/; "" if none. */
-const char *spool_events_name(const struct spool *sp);
+const char *spool_events_name(struct spool *sp);
 
 #endif

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -182,8 +183,7 @@ store_and_check(
 	char path[PATH_MAX], err[512];
 
 	memset(sha, 'x', sizeof(sha));
-	if (spool_stage_body(sp, body, len, sha, err, sizeof(err)) < 0)
-		fail_msg("stage: %s", err);
+	spool_stage_body(sp, body, len, sha);
 	sha256_hex_openssl(body, len, want);
 	assert_string_equal(sha, want);
 	if (spool_commit(sp, true, err, sizeof(err)) < 0)
@@ -298,17 +298,15 @@ body_stored_under_sha256(void **state)
 
 	join(tmp, sizeof(tmp), f->spool, "tmp");
 	assert_false(spool_has_staged(sp));
-	if (spool_stage_body(
-		sp, body, sizeof(body) - 1, sha, err, sizeof(err)) < 0)
-		fail_msg("%s", err);
+	spool_stage_body(sp, body, sizeof(body) - 1, sha);
 	sha256_hex_openssl(body, sizeof(body) - 1, want);
 	assert_string_equal(sha, want);
 	assert_true(spool_has_staged(sp));
 
-	/* Staged, not yet stored: the body is only in tmp/. */
+	/* Staged, not yet stored: the body is only in memory. */
 	body_path(f->spool, sha, path, sizeof(path));
 	assert_int_equal(access(path, F_OK), -1);
-	assert_int_equal(count_entries(tmp), 1);
+	assert_int_equal(count_entries(tmp), 0);
 
 	if (spool_commit(sp, true, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
@@ -361,28 +359,33 @@ identical_bodies_stored_once(void **state)
 	static const char a[] = "body A\r\n", b[] = "body B\r\n";
 	struct fixture *f = *state;
 	char sha1[SHA256_HEX_LEN + 1], sha2[SHA256_HEX_LEN + 1];
-	char bodies[PATH_MAX], tmp[PATH_MAX], err[512];
+	char bodies[PATH_MAX], tmp[PATH_MAX], stored[PATH_MAX], err[512];
+	struct stat before, after;
 	struct spool *sp = open_or_fail(f->spool);
 
 	join(bodies, sizeof(bodies), f->spool, "bodies");
 	join(tmp, sizeof(tmp), f->spool, "tmp");
+	sha256_hex_openssl(a, sizeof(a) - 1, sha1);
+	body_path(f->spool, sha1, stored, sizeof(stored));
 
-	/* Twice in one batch: staged once. */
-	assert_int_equal(
-	    spool_stage_body(sp, a, sizeof(a) - 1, sha1, err, sizeof(err)), 0);
-	assert_int_equal(
-	    spool_stage_body(sp, a, sizeof(a) - 1, sha2, err, sizeof(err)), 0);
+	/* Twice in one batch: stored once. */
+	spool_stage_body(sp, a, sizeof(a) - 1, sha1);
+	spool_stage_body(sp, a, sizeof(a) - 1, sha2);
 	assert_string_equal(sha1, sha2);
-	assert_int_equal(count_entries(tmp), 1);
 	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), 0);
 	assert_int_equal(count_files_under(bodies), 1);
-
-	/* Again after it is stored: nothing is staged. */
-	assert_int_equal(
-	    spool_stage_body(sp, a, sizeof(a) - 1, sha2, err, sizeof(err)), 0);
-	assert_string_equal(sha1, sha2);
-	assert_false(spool_has_staged(sp));
 	assert_int_equal(count_entries(tmp), 0);
+
+	/* Again after it is stored: the stored file stays as it is. */
+	assert_int_equal(count_entries(tmp), 0);
+	assert_int_equal(stat(stored, &before), 0);
+	spool_stage_body(sp, a, sizeof(a) - 1, sha2);
+	assert_string_equal(sha1, sha2);
+	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), 0);
+	assert_int_equal(count_files_under(bodies), 1);
+	assert_int_equal(count_entries(tmp), 0);
+	assert_int_equal(stat(stored, &after), 0);
+	assert_int_equal(before.st_ino, after.st_ino);
 
 	/* A different body is a second file. */
 	store_and_check(sp, f->spool, b, sizeof(b) - 1);
@@ -391,9 +394,11 @@ identical_bodies_stored_once(void **state)
 
 	/* A new spool_open() still finds the stored body. */
 	sp = open_or_fail(f->spool);
-	assert_int_equal(
-	    spool_stage_body(sp, a, sizeof(a) - 1, sha2, err, sizeof(err)), 0);
-	assert_false(spool_has_staged(sp));
+	spool_stage_body(sp, a, sizeof(a) - 1, sha2);
+	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), 0);
+	assert_int_equal(count_files_under(bodies), 2);
+	assert_int_equal(stat(stored, &after), 0);
+	assert_int_equal(before.st_ino, after.st_ino);
 	spool_close(sp);
 }
 
@@ -559,9 +564,7 @@ body_and_event_committed_together(void **state)
 	size_t len;
 	char *data;
 
-	assert_int_equal(
-	    spool_stage_body(sp, body, sizeof(body) - 1, sha, err, sizeof(err)),
-	    0);
+	spool_stage_body(sp, body, sizeof(body) - 1, sha);
 	snprintf(line, sizeof(line), "{\"message.sha256\":\"%s\"}\n", sha);
 	spool_stage_event(sp, line, strlen(line));
 
@@ -659,20 +662,25 @@ spool_path_unwritable(void **state)
 }
 
 static void
-stage_fails_without_tmp(void **state)
+commit_fails_without_tmp(void **state)
 {
 	struct fixture *f = *state;
-	char tmp[PATH_MAX], sha[SHA256_HEX_LEN + 1], err[512];
+	char tmp[PATH_MAX], events[PATH_MAX], sha[SHA256_HEX_LEN + 1];
+	char err[512];
 	struct spool *sp = open_or_fail(f->spool);
 
 	join(tmp, sizeof(tmp), f->spool, "tmp");
+	join(events, sizeof(events), f->spool, "events");
 	assert_int_equal(rmdir(tmp), 0);
+	spool_stage_body(sp, "x", 1, sha);
+	spool_stage_event(sp, "{}\n", 3);
 	err[0] = '\0';
-	assert_int_equal(
-	    spool_stage_body(sp, "x", 1, sha, err, sizeof(err)), -1);
+	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), -1);
 	print_message("error: %s\n", err);
 	assert_non_null(strstr(err, tmp));
+	/* Neither the body nor its event is kept for a later commit. */
 	assert_false(spool_has_staged(sp));
+	assert_int_equal(count_entries(events), 0);
 	spool_close(sp);
 }
 
@@ -717,8 +725,7 @@ commit_fails_bodies_not_dir(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(close(fd), 0);
 
-	assert_int_equal(
-	    spool_stage_body(sp, "x", 1, sha, err, sizeof(err)), 0);
+	spool_stage_body(sp, "x", 1, sha);
 	spool_stage_event(sp, "{}\n", 3);
 	err[0] = '\0';
 	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), -1);
@@ -754,8 +761,7 @@ confirmed_files_removed(void **state)
 	struct spool *sp = open_or_fail(f->spool);
 
 	/* A closed events file, a stored body and the open events file. */
-	assert_int_equal(
-	    spool_stage_body(sp, "x", 1, sha, err, sizeof(err)), 0);
+	spool_stage_body(sp, "x", 1, sha);
 	spool_stage_event(sp, "a\n", 2);
 	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), 0);
 	strlcpy_(closed, spool_events_name(sp), sizeof(closed));
@@ -795,6 +801,119 @@ confirmed_files_removed(void **state)
 	spool_close(sp);
 }
 
+/* The commit thread. */
+
+/* Wait until the thread's descriptor is readable, or fail. */
+static void
+wait_readable(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	assert_int_equal(poll(&pfd, 1, 10000), 1);
+}
+
+static void
+thread_commits_while_next_batch_stages(void **state)
+{
+	static const char first[] = "first body\r\n", second[] = "second\r\n";
+	struct fixture *f = *state;
+	char sha1[SHA256_HEX_LEN + 1], sha2[SHA256_HEX_LEN + 1];
+	char line1[128], line2[128], both[256], path[PATH_MAX], err[512];
+	struct spool *sp = open_or_fail(f->spool);
+	size_t len;
+	char *data;
+	int fd;
+
+	fd = spool_start_thread(sp, err, sizeof(err));
+	if (fd < 0)
+		fail_msg("%s", err);
+	spool_stage_body(sp, first, sizeof(first) - 1, sha1);
+	snprintf(line1, sizeof(line1), "{\"message.sha256\":\"%s\"}\n", sha1);
+	spool_stage_event(sp, line1, strlen(line1));
+	assert_true(spool_commit_begin(sp, true));
+	assert_false(spool_has_staged(sp));
+
+	/* Staging goes on; a second batch waits for the first. */
+	spool_stage_body(sp, second, sizeof(second) - 1, sha2);
+	snprintf(line2, sizeof(line2), "{\"message.sha256\":\"%s\"}\n", sha2);
+	spool_stage_event(sp, line2, strlen(line2));
+	assert_false(spool_commit_begin(sp, true));
+	assert_true(spool_has_staged(sp));
+
+	wait_readable(fd);
+	assert_int_equal(spool_commit_end(sp, err, sizeof(err)), 0);
+	body_path(f->spool, sha1, path, sizeof(path));
+	assert_zstd_file(path, first, sizeof(first) - 1);
+	body_path(f->spool, sha2, path, sizeof(path));
+	assert_int_equal(access(path, F_OK), -1);
+	data = read_events(f->spool, spool_events_name(sp), &len);
+	assert_string_equal(data, line1);
+	free(data);
+
+	assert_true(spool_commit_begin(sp, true));
+	wait_readable(fd);
+	assert_int_equal(spool_commit_end(sp, err, sizeof(err)), 0);
+	assert_zstd_file(path, second, sizeof(second) - 1);
+	snprintf(both, sizeof(both), "%s%s", line1, line2);
+	data = read_events(f->spool, spool_events_name(sp), &len);
+	assert_string_equal(data, both);
+	free(data);
+	spool_close(sp);
+}
+
+/* A failed batch is reported by its end, and the next one succeeds. */
+static void
+thread_reports_failed_batch(void **state)
+{
+	struct fixture *f = *state;
+	char tmp[PATH_MAX], events[PATH_MAX], sha[SHA256_HEX_LEN + 1];
+	char err[512];
+	struct spool *sp = open_or_fail(f->spool);
+	size_t len;
+	char *data;
+	int fd;
+
+	join(tmp, sizeof(tmp), f->spool, "tmp");
+	join(events, sizeof(events), f->spool, "events");
+	fd = spool_start_thread(sp, err, sizeof(err));
+	if (fd < 0)
+		fail_msg("%s", err);
+	assert_int_equal(rmdir(tmp), 0);
+	spool_stage_body(sp, "x", 1, sha);
+	spool_stage_event(sp, "lost\n", 5);
+	assert_true(spool_commit_begin(sp, true));
+	wait_readable(fd);
+	err[0] = '\0';
+	assert_int_equal(spool_commit_end(sp, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, tmp));
+	assert_int_equal(count_entries(events), 0);
+
+	assert_int_equal(mkdir(tmp, 0750), 0);
+	spool_stage_event(sp, "kept\n", 5);
+	assert_true(spool_commit_begin(sp, false));
+	wait_readable(fd);
+	assert_int_equal(spool_commit_end(sp, err, sizeof(err)), 0);
+	data = read_events(f->spool, spool_events_name(sp), &len);
+	assert_string_equal(data, "kept\n");
+	free(data);
+	spool_close(sp);
+}
+
+/* Closing the spool commits nothing more but stops the thread. */
+static void
+thread_stops_at_close(void **state)
+{
+	struct fixture *f = *state;
+	char sha[SHA256_HEX_LEN + 1], err[512];
+	struct spool *sp = open_or_fail(f->spool);
+
+	assert_true(spool_start_thread(sp, err, sizeof(err)) >= 0);
+	spool_stage_body(sp, "y", 1, sha);
+	assert_true(spool_commit_begin(sp, true));
+	/* Still in flight, or done: either way the close waits for it. */
+	spool_close(sp);
+}
+
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -814,10 +933,13 @@ main(void)
 	    TEST(body_and_event_committed_together),
 	    TEST(spool_path_is_file),
 	    TEST(spool_path_unwritable),
-	    TEST(stage_fails_without_tmp),
+	    TEST(commit_fails_without_tmp),
 	    TEST(commit_fails_events_not_dir),
 	    TEST(commit_fails_bodies_not_dir),
 	    TEST(confirmed_files_removed),
+	    TEST(thread_commits_while_next_batch_stages),
+	    TEST(thread_reports_failed_batch),
+	    TEST(thread_stops_at_close),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
