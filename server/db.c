@@ -277,6 +277,150 @@ static const char schema_v5[] =
     " WHERE sha256 IS NOT NULL;"
     "DROP INDEX message_sha256;";
 
+/*
+ * Schema version 6: messages and proxy requests keyed by the id of
+ * their session row rather than by the sensor's text session id.
+ * Session ids are random text, so each insert wrote to some page of a
+ * large unique index over them.  Session row ids grow with time, so
+ * keys that start with them are appended at the end of their index.
+ * The session table gets an explicit INTEGER PRIMARY KEY, whose values
+ * VACUUM keeps.  A message or proxy request
+ * whose session has no row yet gets a row with only its ids, which the
+ * session's start and end fill in later, as a session end before its
+ * start already did.  The text session_id stays in each table for the
+ * readers that show it.
+ */
+static const char schema_v6[] =
+    "CREATE TABLE session_v6 ("
+    " id INTEGER PRIMARY KEY,"
+    " sensor_id INTEGER NOT NULL REFERENCES sensor(id),"
+    " session_id TEXT NOT NULL,"
+    " source_ip TEXT,"
+    " source_port INTEGER,"
+    " source_os_signature TEXT,"
+    " relay_ip TEXT,"
+    " destination_ip TEXT,"
+    " service_port INTEGER,"
+    " listener_port INTEGER,"
+    " listener_service TEXT,"
+    " proxy_protocol TEXT,"
+    " proxy_target TEXT,"
+    " start_time TEXT,"
+    " end_time TEXT,"
+    " duration_ms INTEGER,"
+    " bytes_in INTEGER,"
+    " bytes_out INTEGER,"
+    " messages INTEGER,"
+    " end_reason TEXT,"
+    " os_signature_id INTEGER,"
+    " os_class TEXT,"
+    " os_label TEXT,"
+    " os_generic INTEGER,"
+    " os_fuzzy INTEGER,"
+    " UNIQUE (sensor_id, session_id));"
+    "INSERT INTO session_v6(sensor_id, session_id, source_ip,"
+    " source_port, source_os_signature, relay_ip, destination_ip,"
+    " service_port, listener_port, listener_service, proxy_protocol,"
+    " proxy_target, start_time, end_time, duration_ms, bytes_in,"
+    " bytes_out, messages, end_reason, os_signature_id, os_class,"
+    " os_label, os_generic, os_fuzzy) SELECT sensor_id, session_id,"
+    " source_ip, source_port, source_os_signature, relay_ip,"
+    " destination_ip, service_port, listener_port, listener_service,"
+    " proxy_protocol, proxy_target, start_time, end_time, duration_ms,"
+    " bytes_in, bytes_out, messages, end_reason, os_signature_id,"
+    " os_class, os_label, os_generic, os_fuzzy FROM session ORDER BY"
+    " rowid;"
+    "INSERT OR IGNORE INTO session_v6(sensor_id, session_id) SELECT"
+    " sensor_id, session_id FROM message UNION ALL SELECT sensor_id,"
+    " session_id FROM proxy_request;"
+    "DROP TABLE session;"
+    "ALTER TABLE session_v6 RENAME TO session;"
+    "CREATE INDEX session_source_ip ON session(source_ip);"
+    "CREATE TABLE message_v6 ("
+    " id INTEGER PRIMARY KEY,"
+    " sensor_id INTEGER NOT NULL REFERENCES sensor(id),"
+    " session_id TEXT NOT NULL,"
+    " session_ref INTEGER NOT NULL REFERENCES session(id),"
+    " seq INTEGER NOT NULL,"
+    " time TEXT NOT NULL,"
+    " day TEXT NOT NULL,"
+    " source_ip TEXT,"
+    " service_port INTEGER,"
+    " protocol TEXT,"
+    " proxy_target TEXT,"
+    " helo TEXT,"
+    " esmtp INTEGER,"
+    " mail_from TEXT,"
+    " rcpt_count INTEGER,"
+    " rcpt TEXT,"
+    " size INTEGER,"
+    " sha256 TEXT,"
+    " queue_id TEXT,"
+    " personality TEXT,"
+    " probe INTEGER,"
+    " probe_reason TEXT,"
+    " probe_relay TEXT,"
+    " proxy_hops INTEGER,"
+    " proxy_chain TEXT,"
+    " tls_version TEXT,"
+    " tls_cipher TEXT,"
+    " UNIQUE (session_ref, seq));"
+    "INSERT INTO message_v6(id, sensor_id, session_id, seq, time,"
+    " day, source_ip, service_port, protocol, proxy_target, helo,"
+    " esmtp, mail_from, rcpt_count, rcpt, size, sha256, queue_id,"
+    " personality, probe, probe_reason, probe_relay, proxy_hops,"
+    " proxy_chain, tls_version, tls_cipher, session_ref) SELECT m.id,"
+    " m.sensor_id, m.session_id, m.seq, m.time, m.day, m.source_ip,"
+    " m.service_port, m.protocol, m.proxy_target, m.helo, m.esmtp,"
+    " m.mail_from, m.rcpt_count, m.rcpt, m.size, m.sha256, m.queue_id,"
+    " m.personality, m.probe, m.probe_reason, m.probe_relay,"
+    " m.proxy_hops, m.proxy_chain, m.tls_version, m.tls_cipher, s.id"
+    " FROM message m JOIN session s ON s.sensor_id = m.sensor_id AND"
+    " s.session_id = m.session_id;"
+    "DROP TABLE message;"
+    "ALTER TABLE message_v6 RENAME TO message;"
+    "CREATE INDEX message_day ON message(day);"
+    "CREATE TABLE proxy_request_v6 ("
+    " id INTEGER PRIMARY KEY,"
+    " sensor_id INTEGER NOT NULL REFERENCES sensor(id),"
+    " session_id TEXT NOT NULL,"
+    " session_ref INTEGER NOT NULL REFERENCES session(id),"
+    " time TEXT NOT NULL,"
+    " protocol TEXT,"
+    " command TEXT,"
+    " target TEXT,"
+    " target_host TEXT,"
+    " target_port INTEGER,"
+    " user_name TEXT,"
+    " outcome TEXT,"
+    " reply TEXT,"
+    " url TEXT,"
+    " probe INTEGER,"
+    " hops INTEGER,"
+    " chain TEXT,"
+    " via_tunnel INTEGER,"
+    " header_count INTEGER,"
+    " headers TEXT,"
+    " body TEXT,"
+    " body_size INTEGER,"
+    " body_truncated INTEGER,"
+    " body_sha256 TEXT,"
+    " UNIQUE (session_ref, time, command, target));"
+    "INSERT INTO proxy_request_v6(id, sensor_id, session_id, time,"
+    " protocol, command, target, target_host, target_port, user_name,"
+    " outcome, reply, url, probe, hops, chain, via_tunnel,"
+    " header_count, headers, body, body_size, body_truncated,"
+    " body_sha256, session_ref) SELECT p.id, p.sensor_id,"
+    " p.session_id, p.time, p.protocol, p.command, p.target,"
+    " p.target_host, p.target_port, p.user_name, p.outcome, p.reply,"
+    " p.url, p.probe, p.hops, p.chain, p.via_tunnel, p.header_count,"
+    " p.headers, p.body, p.body_size, p.body_truncated, p.body_sha256,"
+    " s.id FROM proxy_request p JOIN session s ON s.sensor_id ="
+    " p.sensor_id AND s.session_id = p.session_id;"
+    "DROP TABLE proxy_request;"
+    "ALTER TABLE proxy_request_v6 RENAME TO proxy_request;"
+    "CREATE INDEX proxy_request_target ON proxy_request(target_host);";
+
 /* Migration i brings the schema from version i to version i + 1. */
 static const char *const migrations[DB_SCHEMA_VERSION] = {
     schema_v1,
@@ -284,6 +428,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
     schema_v3,
     schema_v4,
     schema_v5,
+    schema_v6,
 };
 
 static const char *const stmt_sql[STMT_COUNT] = {
@@ -331,6 +476,10 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	" bytes_in = excluded.bytes_in, bytes_out = excluded.bytes_out,"
 	" messages = excluded.messages, end_reason = excluded.end_reason"
 	" WHERE end_time IS NULL",
+    [STMT_SESSION_FIND] = "SELECT id, os_signature_id FROM session"
+			  " WHERE sensor_id = ?1 AND session_id = ?2",
+    [STMT_SESSION_ADD] = "INSERT INTO session(sensor_id, session_id)"
+			 " VALUES (?1, ?2)",
     [STMT_SESSION_PORT] = "SELECT service_port FROM session"
 			  " WHERE sensor_id = ?1 AND session_id = ?2",
     [STMT_SESSION_PROXY] =
@@ -342,9 +491,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	" day, source_ip, service_port, protocol, proxy_target, helo,"
 	" esmtp, mail_from, rcpt_count, rcpt, size, sha256, queue_id,"
 	" personality, probe, probe_reason, probe_relay, proxy_hops,"
-	" proxy_chain, tls_version, tls_cipher) VALUES (?1, ?2, ?3, ?4,"
-	" ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-	" ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+	" proxy_chain, tls_version, tls_cipher, session_ref) VALUES (?1,"
+	" ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+	" ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
     [STMT_AUTH_INSERT] =
 	"INSERT OR IGNORE INTO auth(sensor_id, session_id, time,"
 	" protocol, user_name, password, outcome, mechanism,"
@@ -355,8 +504,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	" protocol, command, target, target_host, target_port, user_name,"
 	" outcome, reply, url, probe, hops, chain, via_tunnel,"
 	" header_count, headers, body, body_size, body_truncated,"
-	" body_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+	" body_sha256, session_ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+	" ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
+	" ?21, ?22, ?23)",
     [STMT_PROXY_TUNNEL_INSERT] =
 	"INSERT OR IGNORE INTO proxy_tunnel(sensor_id, session_id, time,"
 	" protocol, target, bytes, first_bytes, server_name)"

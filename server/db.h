@@ -19,7 +19,7 @@
 #define DB_DEFAULT_PATH "spampot.db"
 
 /* Schema version this build writes; older files are migrated on open. */
-#define DB_SCHEMA_VERSION 5
+#define DB_SCHEMA_VERSION 6
 
 /* Statements prepared once per connection, named by what they do. */
 enum db_stmt {
@@ -31,6 +31,8 @@ enum db_stmt {
 	STMT_SESSION_START,
 	STMT_SESSION_REJECTED,
 	STMT_SESSION_END,
+	STMT_SESSION_FIND,
+	STMT_SESSION_ADD,
 	STMT_SESSION_PORT,
 	STMT_SESSION_PROXY,
 	STMT_MESSAGE_INSERT,

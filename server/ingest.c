@@ -1080,6 +1080,17 @@ struct sensor_cache_entry {
 	int64_t id;
 };
 
+/*
+ * The session row of the last message or proxy request.  Most events of
+ * a session follow one another, so this saves most session lookups.
+ */
+struct session_cache {
+	char *id; /* the sensor's session id, or NULL when empty */
+	int64_t sensor_id;
+	int64_t row;          /* session.id */
+	int64_t signature_id; /* session.os_signature_id, or 0 */
+};
+
 struct ingest_run {
 	struct db *db;
 	const struct ingest_options *opts;
@@ -1093,6 +1104,7 @@ struct ingest_run {
 	struct key_set known_ips;       /* addresses in the ip table */
 	struct key_set known_bodies;    /* "sensor id/sha256" in body */
 	struct os_matcher *os;
+	struct session_cache last_session;
 	struct sensor_cache_entry sensors[SENSOR_CACHE_MAX];
 	size_t nsensors;
 	bool in_tx;
@@ -1255,6 +1267,65 @@ add_body(struct ingest_run *run, int64_t sid, const char *sha256)
 	return db_step_done(st);
 }
 
+/*
+ * Empty the session cache, before a change to a session row can make it
+ * stale and when a rollback may have removed the row.
+ */
+static void
+session_forget(struct ingest_run *run)
+{
+	free(run->last_session.id);
+	run->last_session.id = NULL;
+}
+
+/*
+ * Find the row id and OS signature id of the event's session.  A
+ * session whose start has not been read gets a row with only its ids,
+ * which its start and end fill in when they come.
+ */
+static int
+session_row(struct ingest_run *run, const struct event *ev, int64_t sid,
+    int64_t *row, int64_t *signature_id)
+{
+	struct session_cache *c = &run->last_session;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (c->id != NULL && c->sensor_id == sid &&
+	    strcmp(c->id, ev->session_id) == 0) {
+		*row = c->row;
+		*signature_id = c->signature_id;
+		return 0;
+	}
+	st = db_stmt(run->db, STMT_SESSION_FIND);
+	sqlite3_bind_int64(st, 1, sid);
+	db_bind_text(st, 2, ev->session_id);
+	*row = -1;
+	*signature_id = 0;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*row = sqlite3_column_int64(st, 0);
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+			*signature_id = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	if (rc == SQLITE_DONE) {
+		st = db_stmt(run->db, STMT_SESSION_ADD);
+		sqlite3_bind_int64(st, 1, sid);
+		db_bind_text(st, 2, ev->session_id);
+		if (db_step_done(st) < 0)
+			return -1;
+		*row = sqlite3_last_insert_rowid(db_handle(run->db));
+	}
+	session_forget(run);
+	c->id = xstrdup(ev->session_id);
+	c->sensor_id = sid;
+	c->row = *row;
+	c->signature_id = *signature_id;
+	return 0;
+}
+
 /* True when the last statement added or changed a row. */
 static bool
 row_changed(struct ingest_run *run)
@@ -1278,6 +1349,7 @@ store_session_start(struct ingest_run *run, const struct event *ev, int64_t sid)
 	db_bind_text(st, 9, ev->listener_service);
 	db_bind_text(st, 10, ev->timestamp);
 	db_bind_text(st, 11, ev->os_signature);
+	session_forget(run);
 	if (db_step_done(st) < 0)
 		return -1;
 	if (!row_changed(run)) {
@@ -1413,8 +1485,12 @@ bind_reply(sqlite3_stmt *st, int idx, const struct event *ev)
 static int
 store_proxy_request(struct ingest_run *run, const struct event *ev, int64_t sid)
 {
-	sqlite3_stmt *st = db_stmt(run->db, STMT_PROXY_REQUEST_INSERT);
+	sqlite3_stmt *st;
+	int64_t row, signature_id;
 
+	if (session_row(run, ev, sid, &row, &signature_id) < 0)
+		return -1;
+	st = db_stmt(run->db, STMT_PROXY_REQUEST_INSERT);
 	sqlite3_bind_int64(st, 1, sid);
 	db_bind_text(st, 2, ev->session_id);
 	db_bind_text(st, 3, ev->timestamp);
@@ -1437,6 +1513,7 @@ store_proxy_request(struct ingest_run *run, const struct event *ev, int64_t sid)
 	db_bind_opt_int(st, 20, ev->body_size);
 	db_bind_opt_int(st, 21, ev->body_truncated);
 	db_bind_text(st, 22, ev->http_body_sha256);
+	sqlite3_bind_int64(st, 23, row);
 	if (db_step_done(st) < 0)
 		return -1;
 	if (!row_changed(run)) {
@@ -1457,15 +1534,13 @@ store_proxy_request(struct ingest_run *run, const struct event *ev, int64_t sid)
 }
 
 /* Emails per day and OS signature of the message's session. */
-static int
-add_os_day(struct ingest_run *run, const struct event *ev, int64_t sensor_id)
+static void
+add_os_day(struct ingest_run *run, const struct event *ev, int64_t sensor_id,
+    int64_t signature_id)
 {
 	struct rollup_key key;
-	int64_t signature_id, *sums;
+	int64_t *sums;
 
-	if (os_session_signature(
-		run->os, sensor_id, ev->session_id, &signature_id) < 0)
-		return -1;
 	memset(&key, 0, sizeof(key));
 	memcpy(key.day, ev->day, sizeof(key.day));
 	key.sensor_id = sensor_id;
@@ -1473,14 +1548,17 @@ add_os_day(struct ingest_run *run, const struct event *ev, int64_t sensor_id)
 	sums = rollup_sums(&run->per_os_day, &key);
 	sums[SUM_MESSAGES]++;
 	sums[SUM_RECIPIENTS] += ev->rcpt_count > 0 ? ev->rcpt_count : 0;
-	return 0;
 }
 
 static int
 store_message(struct ingest_run *run, const struct event *ev, int64_t sid)
 {
-	sqlite3_stmt *st = db_stmt(run->db, STMT_MESSAGE_INSERT);
+	sqlite3_stmt *st;
+	int64_t row, signature_id;
 
+	if (session_row(run, ev, sid, &row, &signature_id) < 0)
+		return -1;
+	st = db_stmt(run->db, STMT_MESSAGE_INSERT);
 	sqlite3_bind_int64(st, 1, sid);
 	db_bind_text(st, 2, ev->session_id);
 	sqlite3_bind_int64(st, 3, ev->seq);
@@ -1506,6 +1584,7 @@ store_message(struct ingest_run *run, const struct event *ev, int64_t sid)
 	db_bind_text(st, 23, ev->chain_json);
 	db_bind_text(st, 24, ev->tls_version);
 	db_bind_text(st, 25, ev->tls_cipher);
+	sqlite3_bind_int64(st, 26, row);
 	if (db_step_done(st) < 0)
 		return -1;
 	if (!row_changed(run)) {
@@ -1524,8 +1603,7 @@ store_message(struct ingest_run *run, const struct event *ev, int64_t sid)
 	add_minute(run, ev, sid, ev->destination_port, SUM_MESSAGES, 1);
 	add_minute(
 	    run, ev, sid, ev->destination_port, SUM_RECIPIENTS, ev->rcpt_count);
-	if (add_os_day(run, ev, sid) < 0)
-		return -1;
+	add_os_day(run, ev, sid, signature_id);
 	return add_ip(run, ev->source_ip);
 }
 
@@ -1823,6 +1901,7 @@ tx_abort(struct ingest_run *run)
 	rollup_clear(&run->per_os_day);
 	key_set_clear(&run->known_ips);
 	key_set_clear(&run->known_bodies);
+	session_forget(run);
 	os_matcher_forget(run->os);
 	db_rollback(run->db);
 	run->in_tx = false;
@@ -2112,6 +2191,7 @@ ingest_spool(struct db *db, const char *spool,
 	free(run.per_os_day.slots);
 	key_set_free(&run.known_ips);
 	key_set_free(&run.known_bodies);
+	session_forget(&run);
 	os_matcher_free(run.os);
 	return rc;
 }

@@ -479,6 +479,43 @@ proxy_request_is_stored(void **state)
 	free(text);
 }
 
+/*
+ * A message read before its session's start gets a session row with
+ * only its ids, which the start fills in; the two messages share it.
+ */
+static void
+message_before_session_start(void **state)
+{
+	struct fixture *f = *state;
+	struct ingest_stats s;
+	char file[256];
+
+	snprintf(file, sizeof(file), "%s/20261101T10.jsonl", f->events);
+	message(file, "2026-11-01T10:00:01Z", "c", 1, "192.0.2.7", 1080, 3);
+	session_start(file, "2026-11-01T10:00:00Z", "c", "192.0.2.7", 1080);
+	message(file, "2026-11-01T10:00:02Z", "c", 2, "192.0.2.7", 1080, 4);
+	message(file, "2026-11-01T10:00:02Z", "c", 2, "192.0.2.7", 1080, 4);
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(s.messages, 2);
+	assert_int_equal(s.sessions, 1);
+	assert_int_equal(s.duplicates, 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM session"), 1);
+	assert_int_equal(count(f,
+			     "SELECT count(*) FROM session WHERE"
+			     " start_time = '2026-11-01T10:00:00Z'"
+			     " AND service_port = 1080"),
+	    1);
+	assert_int_equal(count(f,
+			     "SELECT count(*) FROM message m JOIN session s"
+			     " ON s.id = m.session_ref"
+			     " WHERE s.session_id = 'c'"),
+	    2);
+	assert_int_equal(
+	    count(f, "SELECT sum(connections) FROM rollup_minute"), 1);
+	assert_int_equal(
+	    count(f, "SELECT sum(recipients) FROM rollup_minute"), 7);
+}
+
 static void
 rejected_and_fingerprinted_sessions(void **state)
 {
@@ -1371,42 +1408,73 @@ report_counts_probes_apart(void **state)
 }
 
 /*
- * Undo schema versions 5 and 4 on an open database, as a file written
- * by the build before them would be.
+ * Undo schema versions 6, 5 and 4 on an open database, as a file
+ * written by the build before them would be.  Version 6 rebuilt the
+ * session, message and proxy_request tables, so they are rebuilt here
+ * in their version 3 layout, keyed by the text session id.
  */
 static const char downgrade_to_v3[] =
-    "DROP TABLE body;"
+    "CREATE TABLE session_v3 ("
+    " sensor_id INTEGER NOT NULL REFERENCES sensor(id),"
+    " session_id TEXT NOT NULL, source_ip TEXT, source_port INTEGER,"
+    " source_os_signature TEXT, relay_ip TEXT, destination_ip TEXT,"
+    " service_port INTEGER, listener_port INTEGER,"
+    " listener_service TEXT, proxy_protocol TEXT, proxy_target TEXT,"
+    " start_time TEXT, end_time TEXT, duration_ms INTEGER,"
+    " bytes_in INTEGER, bytes_out INTEGER, messages INTEGER,"
+    " end_reason TEXT, os_signature_id INTEGER, os_class TEXT,"
+    " os_label TEXT, os_generic INTEGER, os_fuzzy INTEGER,"
+    " PRIMARY KEY (sensor_id, session_id));"
+    "INSERT INTO session_v3 SELECT sensor_id, session_id, source_ip,"
+    " source_port, source_os_signature, relay_ip, destination_ip,"
+    " service_port, listener_port, listener_service, proxy_protocol,"
+    " proxy_target, start_time, end_time, duration_ms, bytes_in,"
+    " bytes_out, messages, end_reason, os_signature_id, os_class,"
+    " os_label, os_generic, os_fuzzy FROM session;"
+    "CREATE TABLE message_v3 (id INTEGER PRIMARY KEY,"
+    " sensor_id INTEGER NOT NULL REFERENCES sensor(id),"
+    " session_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " time TEXT NOT NULL, day TEXT NOT NULL, source_ip TEXT,"
+    " service_port INTEGER, protocol TEXT, proxy_target TEXT,"
+    " helo TEXT, esmtp INTEGER, mail_from TEXT, rcpt_count INTEGER,"
+    " rcpt TEXT, size INTEGER, sha256 TEXT, queue_id TEXT,"
+    " personality TEXT, UNIQUE (sensor_id, session_id, seq));"
+    "INSERT INTO message_v3 SELECT id, sensor_id, session_id, seq,"
+    " time, day, source_ip, service_port, protocol, proxy_target, helo,"
+    " esmtp, mail_from, rcpt_count, rcpt, size, sha256, queue_id,"
+    " personality FROM message;"
+    "CREATE TABLE proxy_request_v3 (id INTEGER PRIMARY KEY,"
+    " sensor_id INTEGER NOT NULL REFERENCES sensor(id),"
+    " session_id TEXT NOT NULL, time TEXT NOT NULL, protocol TEXT,"
+    " command TEXT, target TEXT, target_host TEXT,"
+    " target_port INTEGER, user_name TEXT, outcome TEXT, reply TEXT,"
+    " url TEXT, UNIQUE (sensor_id, session_id, time, command, target));"
+    "INSERT INTO proxy_request_v3 SELECT id, sensor_id, session_id,"
+    " time, protocol, command, target, target_host, target_port,"
+    " user_name, outcome, reply, url FROM proxy_request;"
+    "DROP TABLE session;"
+    "DROP TABLE message;"
+    "DROP TABLE proxy_request;"
+    "ALTER TABLE session_v3 RENAME TO session;"
+    "ALTER TABLE message_v3 RENAME TO message;"
+    "ALTER TABLE proxy_request_v3 RENAME TO proxy_request;"
+    "CREATE INDEX session_source_ip ON session(source_ip);"
+    "CREATE INDEX message_day ON message(day);"
     "CREATE INDEX message_sha256 ON message(sha256);"
-    "DELETE FROM schema_version WHERE version = 5;"
+    "CREATE INDEX proxy_request_target ON proxy_request(target_host);"
+    "DROP TABLE body;"
     "DROP INDEX auth_attempt;"
     "DROP TABLE proxy_tunnel;"
-    "ALTER TABLE message DROP COLUMN probe;"
-    "ALTER TABLE message DROP COLUMN probe_reason;"
-    "ALTER TABLE message DROP COLUMN probe_relay;"
-    "ALTER TABLE message DROP COLUMN proxy_hops;"
-    "ALTER TABLE message DROP COLUMN proxy_chain;"
-    "ALTER TABLE message DROP COLUMN tls_version;"
-    "ALTER TABLE message DROP COLUMN tls_cipher;"
     "ALTER TABLE auth DROP COLUMN mechanism;"
     "ALTER TABLE auth DROP COLUMN password_digest;"
     "ALTER TABLE auth DROP COLUMN challenge;"
     "ALTER TABLE auth DROP COLUMN reason;"
     "ALTER TABLE auth DROP COLUMN tls_version;"
     "ALTER TABLE auth DROP COLUMN tls_cipher;"
-    "ALTER TABLE proxy_request DROP COLUMN probe;"
-    "ALTER TABLE proxy_request DROP COLUMN hops;"
-    "ALTER TABLE proxy_request DROP COLUMN chain;"
-    "ALTER TABLE proxy_request DROP COLUMN via_tunnel;"
-    "ALTER TABLE proxy_request DROP COLUMN header_count;"
-    "ALTER TABLE proxy_request DROP COLUMN headers;"
-    "ALTER TABLE proxy_request DROP COLUMN body;"
-    "ALTER TABLE proxy_request DROP COLUMN body_size;"
-    "ALTER TABLE proxy_request DROP COLUMN body_truncated;"
-    "ALTER TABLE proxy_request DROP COLUMN body_sha256;"
     "ALTER TABLE rollup_minute DROP COLUMN probes;"
     "ALTER TABLE rollup_minute DROP COLUMN judge_checks;"
     "ALTER TABLE rollup_ip_day DROP COLUMN probes;"
-    "DELETE FROM schema_version WHERE version = 4;";
+    "DELETE FROM schema_version WHERE version >= 4;";
 
 static void
 old_database_migrates(void **state)
@@ -1432,6 +1500,13 @@ old_database_migrates(void **state)
 			     " (1, 'a', 't', 'socks5', 'root')",
 			     NULL, NULL, NULL),
 	    SQLITE_OK);
+	/* A proxy request whose session has no row yet. */
+	assert_int_equal(sqlite3_exec(db_handle(f->db),
+			     "INSERT INTO proxy_request(sensor_id,"
+			     " session_id, time, command, target) VALUES"
+			     " (1, 'b', 't', 'CONNECT', 'mx.example.org:25')",
+			     NULL, NULL, NULL),
+	    SQLITE_OK);
 	db_close(f->db);
 
 	f->db = db_open(f->db_path, false, err, sizeof(err));
@@ -1447,6 +1522,19 @@ old_database_migrates(void **state)
 			     "SELECT count(*) FROM sqlite_schema"
 			     " WHERE name = 'message_sha256'"),
 	    0);
+	/* Rows point at their session's row, added when it was missing. */
+	assert_int_equal(count(f, "SELECT count(*) FROM session"), 2);
+	assert_int_equal(count(f,
+			     "SELECT count(*) FROM message m JOIN session s"
+			     " ON s.id = m.session_ref WHERE s.session_id = 'a'"
+			     " AND s.start_time IS NOT NULL"),
+	    1);
+	assert_int_equal(count(f,
+			     "SELECT count(*) FROM proxy_request p"
+			     " JOIN session s ON s.id = p.session_ref"
+			     " WHERE s.session_id = 'b'"
+			     " AND s.start_time IS NULL"),
+	    1);
 
 	/* New events go into the migrated file; the old message is spam. */
 	snprintf(file, sizeof(file), "%s/20261101T11.jsonl", f->events);
@@ -1479,6 +1567,8 @@ main(void)
 		ingest_sensor_override_and_auth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		proxy_request_is_stored, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		message_before_session_start, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		rejected_and_fingerprinted_sessions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
