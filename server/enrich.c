@@ -13,6 +13,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,9 +216,10 @@ skip_line(FILE *fp)
 		;
 }
 
+/* Load one range file, unless stop is set before it is read through. */
 static void
-load_file(
-    struct range_table *t, const struct geo_file *f, const char *dir, FILE *log)
+load_file(struct range_table *t, const struct geo_file *f, const char *dir,
+    FILE *log, const atomic_bool *stop)
 {
 	char path[4096], line[GEO_LINE_MAX + 2];
 	unsigned long long bad = 0, first_bad = 0, line_no = 0;
@@ -234,6 +237,11 @@ load_file(
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		size_t len = strlen(line);
 
+		if (stop != NULL &&
+		    atomic_load_explicit(stop, memory_order_relaxed)) {
+			fclose(fp);
+			return;
+		}
 		line_no++;
 		if (len > 0 && line[len - 1] != '\n' && !feof(fp)) {
 			skip_line(fp);
@@ -258,8 +266,8 @@ load_file(
 	t->loaded = true;
 }
 
-struct geo *
-geo_load(const char *dir, FILE *log)
+static struct geo *
+geo_load_until(const char *dir, FILE *log, const atomic_bool *stop)
 {
 	struct geo *geo = xcalloc(1, sizeof(*geo));
 	size_t i;
@@ -267,8 +275,83 @@ geo_load(const char *dir, FILE *log)
 	for (i = 0; i < NELEM(geo_files); i++) {
 		const struct geo_file *f = &geo_files[i];
 
-		load_file(&geo->tables[f->kind][f->family], f, dir, log);
+		load_file(&geo->tables[f->kind][f->family], f, dir, log, stop);
 	}
+	return geo;
+}
+
+struct geo *
+geo_load(const char *dir, FILE *log)
+{
+	return geo_load_until(dir, log, NULL);
+}
+
+/*
+ * Range files loaded by a thread while the caller does other work.  Its
+ * warnings go to a buffer and reach the log only when the data is used,
+ * as they would from enrich_pending().
+ */
+struct geo_preload {
+	char *dir;
+	pthread_t thread;
+	bool running;
+	atomic_bool stop; /* set when no address needs the data */
+	struct geo *geo;
+	FILE *log;
+	char *log_text;
+	size_t log_len;
+};
+
+static void *
+preload_main(void *arg)
+{
+	struct geo_preload *p = arg;
+
+	p->geo = geo_load_until(p->dir, p->log, &p->stop);
+	return NULL;
+}
+
+struct geo_preload *
+geo_preload_start(const char *dir)
+{
+	struct geo_preload *p = xcalloc(1, sizeof(*p));
+
+	p->dir = xstrdup(dir);
+	atomic_init(&p->stop, false);
+	/* Without a buffer or a thread, enrich_preloaded() loads the data. */
+	p->log = open_memstream(&p->log_text, &p->log_len);
+	if (p->log != NULL &&
+	    pthread_create(&p->thread, NULL, preload_main, p) == 0)
+		p->running = true;
+	return p;
+}
+
+/*
+ * Wait for the loading thread and free p.  Returns its data, passing its
+ * warnings on to log, when used; otherwise drops both and returns NULL.
+ */
+static struct geo *
+geo_preload_finish(struct geo_preload *p, bool used, FILE *log)
+{
+	struct geo *geo = NULL;
+
+	if (!used)
+		atomic_store(&p->stop, true);
+	if (p->running)
+		pthread_join(p->thread, NULL);
+	if (p->log != NULL)
+		fclose(p->log);
+	if (used && p->running) {
+		fwrite(p->log_text, 1, p->log_len, log);
+		geo = p->geo;
+	} else {
+		geo_free(p->geo);
+	}
+	if (used && geo == NULL)
+		geo = geo_load(p->dir, log);
+	free(p->log_text);
+	free(p->dir);
+	free(p);
 	return geo;
 }
 
@@ -386,22 +469,15 @@ store_info(
 	return db_step_done(st);
 }
 
-int
-enrich_pending(struct db *db, const char *geo_dir, FILE *log, uint64_t *count,
-    char *err, size_t errlen)
+/* Look up the n addresses of ips with geo, store them and free ips. */
+static int
+enrich_addresses(struct db *db, const struct geo *geo, char **ips, size_t n,
+    uint64_t *count, char *err, size_t errlen)
 {
 	struct geo_info info;
-	struct geo *geo;
-	size_t i, n;
-	char **ips = pending_addresses(db, &n);
+	size_t i;
 	int rc = 0;
 
-	*count = 0;
-	if (n == 0) {
-		free(ips);
-		return 0;
-	}
-	geo = geo_load(geo_dir, log);
 	if (db_begin(db) < 0)
 		rc = -1;
 	for (i = 0; rc == 0 && i < n; i++) {
@@ -421,6 +497,44 @@ enrich_pending(struct db *db, const char *geo_dir, FILE *log, uint64_t *count,
 	for (i = 0; i < n; i++)
 		free(ips[i]);
 	free(ips);
+	return rc;
+}
+
+int
+enrich_pending(struct db *db, const char *geo_dir, FILE *log, uint64_t *count,
+    char *err, size_t errlen)
+{
+	struct geo *geo;
+	size_t n;
+	char **ips = pending_addresses(db, &n);
+	int rc;
+
+	*count = 0;
+	if (n == 0) {
+		free(ips);
+		return 0;
+	}
+	geo = geo_load(geo_dir, log);
+	rc = enrich_addresses(db, geo, ips, n, count, err, errlen);
+	geo_free(geo);
+	return rc;
+}
+
+int
+enrich_preloaded(struct db *db, struct geo_preload *preload, FILE *log,
+    uint64_t *count, char *err, size_t errlen)
+{
+	struct geo *geo;
+	size_t n;
+	char **ips = pending_addresses(db, &n);
+	int rc = 0;
+
+	*count = 0;
+	geo = geo_preload_finish(preload, n > 0, log);
+	if (n > 0)
+		rc = enrich_addresses(db, geo, ips, n, count, err, errlen);
+	else
+		free(ips);
 	geo_free(geo);
 	return rc;
 }

@@ -15,6 +15,7 @@
 #define GEO_DEFAULT_DIR "node_modules/@ip-location-db"
 
 struct geo;
+struct geo_preload;
 
 /* Result of one lookup; asn is -1 and country "" when not found. */
 struct geo_info {
@@ -47,6 +48,20 @@ bool geo_lookup(const struct geo *geo, const char *ip, struct geo_info *out);
  * addresses looked up, or -1 with err set if the database fails.
  */
 int enrich_pending(struct db *db, const char *geo_dir, FILE *log,
+    uint64_t *count, char *err, size_t errlen);
+
+/*
+ * Start loading the range files of dir in a thread, so that a command
+ * can enrich right after other work, such as an ingest, with
+ * enrich_preloaded().  The loading stops early if no address needs it.
+ */
+struct geo_preload *geo_preload_start(const char *dir);
+
+/*
+ * Enrich as enrich_pending() does, with the data from preload, which
+ * is freed whatever happens.
+ */
+int enrich_preloaded(struct db *db, struct geo_preload *preload, FILE *log,
     uint64_t *count, char *err, size_t errlen);
 
 #endif

@@ -2267,6 +2267,7 @@ cmd_ingest(int argc, char **argv)
 	struct ingest_stats stats;
 	const char *db_path = db_default_path();
 	const char *geo_dir = geo_default_dir();
+	struct geo_preload *preload;
 	uint64_t enriched = 0;
 	char err[512];
 	struct db *db;
@@ -2316,6 +2317,8 @@ cmd_ingest(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", progname, err);
 		return 1;
 	}
+	/* Storing keeps one core busy; the range files load on the other. */
+	preload = geo_preload_start(geo_dir);
 	memset(&stats, 0, sizeof(stats));
 	for (i = optind; i < argc && rc == 0; i++) {
 		if (ingest_spool(db, argv[i], &opts, &stats, err, sizeof(err)) <
@@ -2325,7 +2328,7 @@ cmd_ingest(int argc, char **argv)
 		}
 	}
 	/* Whatever was committed is worth enriching, even after a failure. */
-	if (enrich_pending(db, geo_dir, stderr, &enriched, err, sizeof(err)) <
+	if (enrich_preloaded(db, preload, stderr, &enriched, err, sizeof(err)) <
 	    0) {
 		fprintf(stderr, "%s: %s\n", progname, err);
 		rc = 1;
