@@ -919,6 +919,7 @@ struct rollup_table {
 	struct rollup_slot *slots;
 	size_t cap; /* a power of two */
 	size_t count;
+	struct rollup_slot *last; /* the slot found last, or NULL */
 };
 
 /*
@@ -966,6 +967,7 @@ rollup_grow(struct rollup_table *t)
 	free(t->slots);
 	t->slots = slots;
 	t->cap = cap;
+	t->last = NULL;
 }
 
 static int64_t *
@@ -973,6 +975,9 @@ rollup_sums(struct rollup_table *t, const struct rollup_key *key)
 {
 	struct rollup_slot *s;
 
+	/* Events of one session follow one another and share their keys. */
+	if (t->last != NULL && memcmp(&t->last->key, key, sizeof(*key)) == 0)
+		return t->last->sums;
 	if (2 * (t->count + 1) > t->cap)
 		rollup_grow(t);
 	s = rollup_probe(t->slots, t->cap, key);
@@ -981,6 +986,7 @@ rollup_sums(struct rollup_table *t, const struct rollup_key *key)
 		s->key = *key;
 		t->count++;
 	}
+	t->last = s;
 	return s->sums;
 }
 
@@ -990,6 +996,7 @@ rollup_clear(struct rollup_table *t)
 	if (t->count > 0)
 		memset(t->slots, 0, t->cap * sizeof(*t->slots));
 	t->count = 0;
+	t->last = NULL;
 }
 
 /*
@@ -1003,6 +1010,7 @@ struct key_set {
 	uint64_t *hashes;
 	size_t cap; /* a power of two */
 	size_t count;
+	const char *last; /* the key added or found last, or NULL */
 };
 
 static void
@@ -1015,6 +1023,7 @@ key_set_clear(struct key_set *t)
 		t->keys[i] = NULL;
 	}
 	t->count = 0;
+	t->last = NULL;
 }
 
 static void
@@ -1040,9 +1049,13 @@ key_set_find(const struct key_set *t, const char *key, uint64_t h)
 static bool
 key_set_add(struct key_set *t, const char *key)
 {
-	uint64_t h = hash_bytes(key, strlen(key));
+	uint64_t h;
 	size_t i;
 
+	/* Events of one session follow one another and share their keys. */
+	if (t->last != NULL && strcmp(t->last, key) == 0)
+		return false;
+	h = hash_bytes(key, strlen(key));
 	if (t->count >= INGEST_KNOWN_KEYS_MAX)
 		key_set_clear(t);
 	if (2 * (t->count + 1) > t->cap) {
@@ -1065,11 +1078,14 @@ key_set_add(struct key_set *t, const char *key)
 		*t = grown;
 	}
 	i = key_set_find(t, key, h);
-	if (t->keys[i] != NULL)
+	if (t->keys[i] != NULL) {
+		t->last = t->keys[i];
 		return false;
+	}
 	t->keys[i] = xstrdup(key);
 	t->hashes[i] = h;
 	t->count++;
+	t->last = t->keys[i];
 	return true;
 }
 
@@ -2080,6 +2096,10 @@ ingest_file(struct ingest_run *run, const char *path, char *err, size_t errlen)
 		b->key = xstrdup(key);
 		b->start_offset = r.offset;
 		b->start_lines = r.line_no;
+		/* Room for every line, so that collect_line() never grows it.
+		 */
+		b->text_cap = r.partial_len + (size_t)n;
+		b->text = xmalloc(b->text_cap);
 		line_reader_feed(&r, buf, (size_t)n, collect_line, b);
 		b->end_offset = r.offset;
 		b->end_lines = r.line_no;
