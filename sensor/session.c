@@ -211,10 +211,28 @@ set_state(struct conn *c, enum conn_state next)
 static void
 send_bytes(struct conn *c, const void *buf, size_t len)
 {
+	ssize_t n = 0;
+
 	if (c->bev == NULL)
 		return;
-	bufferevent_write(c->bev, buf, len);
 	c->bytes_out += len;
+	/*
+	 * A plain socket with nothing queued is written to at once: a
+	 * reply nearly always fits in the socket's buffer, and queueing
+	 * it would cost two epoll_ctl calls, to arm the write event and
+	 * to disarm it once drained.  The rest, and all output under TLS
+	 * or bandwidth caps, goes through the bufferevent, which also
+	 * reports any error of the socket.
+	 */
+	if (c->tls_state == TLS_OFF && c->gate == NULL &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		n = send(bufferevent_getfd(c->bev), buf, len,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0)
+			n = 0;
+	}
+	if ((size_t)n < len)
+		bufferevent_write(c->bev, (const char *)buf + n, len - (size_t)n);
 }
 
 static void

@@ -42,6 +42,13 @@
 /* Initial size of the staged-events buffer; it grows as needed. */
 #define EVENT_BUFFER_INITIAL 65536
 
+/*
+ * Bodies remembered as stored, so that a body sent again and again,
+ * as a campaign does, is neither compressed nor written again: 1,024
+ * slots of 65 bytes, indexed by the hash's first three hex digits.
+ */
+#define STORED_CACHE_SLOTS 1024
+
 /* Room left in a PATH_MAX buffer for what follows the spool path. */
 #define SPOOL_DIR_MAX (PATH_MAX - 160)
 
@@ -70,13 +77,14 @@ struct batch {
 
 	bool durable;
 	int rc;			/* of its commit: 0 or -1 with err */
-	char err[PATH_MAX + 256];	/* room for a path and strerror */
+	char err[2 * PATH_MAX + 64];	/* room for two paths and strerror */
 };
 
 struct spool {
 	char dir[SPOOL_DIR_MAX];
 	int dirfd;
 	uint8_t secret[32];
+	long pid;		/* with tmp_counter, names files in tmp/ */
 	uint64_t tmp_counter;
 
 	/*
@@ -94,10 +102,12 @@ struct spool {
 	char events_name_copy[48];
 	size_t events_size;
 
-	/* Compression, used only by the thread that commits. */
+	/* Used only by the thread that commits. */
 	ZSTD_CCtx *zstd;
 	void *zbuf;
 	size_t zbuf_cap;
+	char (*stored)[SHA256_HEX_LEN + 1];	/* STORED_CACHE_SLOTS */
+	bool forget_stored;	/* under lock: bodies were removed */
 
 	bool threaded;
 	pthread_t thread;
@@ -265,7 +275,9 @@ spool_open(const char *dir, char *err, size_t errlen)
 		sp->batches[i].events = xmalloc(EVENT_BUFFER_INITIAL);
 	}
 	sp->fill = &sp->batches[0];
+	sp->pid = (long)getpid();
 	sp->done_fd = -1;
+	sp->stored = xcalloc(STORED_CACHE_SLOTS, sizeof(*sp->stored));
 	pthread_mutex_init(&sp->lock, NULL);
 	pthread_cond_init(&sp->cond, NULL);
 	return sp;
@@ -305,6 +317,7 @@ spool_close(struct spool *sp)
 		close(sp->dirfd);
 	ZSTD_freeCCtx(sp->zstd);
 	free(sp->zbuf);
+	free(sp->stored);
 	pthread_mutex_destroy(&sp->lock);
 	pthread_cond_destroy(&sp->cond);
 	free(sp);
@@ -382,21 +395,17 @@ spool_has_staged(const struct spool *sp)
 	return sp->fill->nbodies > 0 || sp->fill->events_len > 0;
 }
 
-/* Make the two levels of bodies/ab/cd/ exist. */
+/* Create the two levels of bodies/ab/cd/. */
 static int
 make_body_dir(struct spool *sp, const char *sha, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
-	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/bodies/%.2s/%.2s", sp->dir, sha,
-	    sha + 2);
-	if (stat(path, &st) == 0)
-		return 0;
-	path[strlen(path) - 3] = '\0';
+	snprintf(path, sizeof(path), "%s/bodies/%.2s", sp->dir, sha);
 	if (make_dir(path, err, errlen) < 0)
 		return -1;
-	path[strlen(path)] = '/';
+	snprintf(path, sizeof(path), "%s/bodies/%.2s/%.2s", sp->dir, sha,
+	    sha + 2);
 	return make_dir(path, err, errlen);
 }
 
@@ -407,21 +416,27 @@ body_path(const struct spool *sp, const char *sha, char *out, size_t outlen)
 	    sha + 2, sha);
 }
 
+static char *
+stored_slot(struct spool *sp, const char *sha)
+{
+	unsigned idx = (unsigned)strtoul((char[]){ sha[0], sha[1], sha[2],
+	    '\0' }, NULL, 16);
+
+	return sp->stored[idx % STORED_CACHE_SLOTS];
+}
+
 /*
- * Compress a staged body into a new file in tmp/, unless a body with
- * its hash is stored already.  Its copy is freed either way.
+ * Compress a staged body into a new file in tmp/, unless it is known
+ * to be stored already.  Its copy is freed either way.
  */
 static int
 write_body(struct spool *sp, struct staged_body *b, char *err,
     size_t errlen)
 {
 	size_t bound = ZSTD_compressBound(b->len), n;
-	char final[PATH_MAX];
-	struct stat st;
 	int fd, rc = -1;
 
-	body_path(sp, b->sha, final, sizeof(final));
-	if (stat(final, &st) == 0) {
+	if (strcmp(stored_slot(sp, b->sha), b->sha) == 0) {
 		rc = 0;
 		goto out;
 	}
@@ -441,7 +456,7 @@ write_body(struct spool *sp, struct staged_body *b, char *err,
 		goto out;
 	}
 	snprintf(b->tmp, sizeof(b->tmp), "%s/tmp/%s.%ld.%llu", sp->dir,
-	    b->sha, (long)getpid(), (unsigned long long)sp->tmp_counter++);
+	    b->sha, sp->pid, (unsigned long long)sp->tmp_counter++);
 	fd = open(b->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot create %s: %s", b->tmp,
@@ -463,6 +478,38 @@ out:
 	free(b->data);
 	b->data = NULL;
 	return rc;
+}
+
+/*
+ * Give a written body its final name.  A body stored before under that
+ * name is kept, and the new copy removed: the two are the same bytes.
+ * The directories are made on the first body that needs them.
+ */
+static int
+place_body(struct spool *sp, struct staged_body *b, char *err,
+    size_t errlen)
+{
+	char final[PATH_MAX];
+	int rc;
+
+	body_path(sp, b->sha, final, sizeof(final));
+	rc = renameat2(AT_FDCWD, b->tmp, AT_FDCWD, final, RENAME_NOREPLACE);
+	if (rc < 0 && errno == ENOENT) {
+		if (make_body_dir(sp, b->sha, err, errlen) < 0)
+			return -1;
+		rc = renameat2(AT_FDCWD, b->tmp, AT_FDCWD, final,
+		    RENAME_NOREPLACE);
+	}
+	if (rc < 0 && errno == EEXIST)
+		rc = unlink(b->tmp);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot rename %s to %s: %s", b->tmp,
+		    final, strerror(errno));
+		return -1;
+	}
+	b->written = false;
+	strlcpy_(stored_slot(sp, b->sha), b->sha, SHA256_HEX_LEN + 1);
+	return 0;
 }
 
 static int
@@ -490,9 +537,14 @@ static int
 commit_bodies(struct spool *sp, struct batch *batch, char *err,
     size_t errlen)
 {
-	char final[PATH_MAX];
 	int i, written = 0;
 
+	pthread_mutex_lock(&sp->lock);
+	if (sp->forget_stored)
+		memset(sp->stored, 0,
+		    STORED_CACHE_SLOTS * sizeof(*sp->stored));
+	sp->forget_stored = false;
+	pthread_mutex_unlock(&sp->lock);
 	for (i = 0; i < batch->nbodies; i++) {
 		if (write_body(sp, &batch->bodies[i], err, errlen) < 0)
 			return -1;
@@ -509,15 +561,8 @@ commit_bodies(struct spool *sp, struct batch *batch, char *err,
 
 		if (!b->written)
 			continue;
-		body_path(sp, b->sha, final, sizeof(final));
-		if (make_body_dir(sp, b->sha, err, errlen) < 0)
+		if (place_body(sp, b, err, errlen) < 0)
 			return -1;
-		if (rename(b->tmp, final) < 0) {
-			snprintf(err, errlen, "rename %s: %s", b->tmp,
-			    strerror(errno));
-			return -1;
-		}
-		b->written = false;
 	}
 	batch->nbodies = 0;
 	return flush_file_system(sp, err, errlen);
@@ -821,7 +866,7 @@ remove_listed(struct spool *sp, char *list, size_t len)
 {
 	char path[PATH_MAX], current[sizeof(sp->events_name)];
 	char *line, *save = NULL;
-	int removed = 0;
+	int removed = 0, bodies = 0;
 
 	(void)len;
 	/* The file being written is never complete: it stays. */
@@ -838,8 +883,20 @@ remove_listed(struct spool *sp, char *list, size_t len)
 		if (!ok)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", sp->dir, line);
-		if (unlink(path) == 0)
+		if (unlink(path) == 0) {
 			removed++;
+			bodies += line[0] == 'b';
+		}
+	}
+	/*
+	 * A body removed here is written again when a message sends it
+	 * anew.  A batch in flight may still name it without writing it:
+	 * the server has it, since it asked for the removal.
+	 */
+	if (bodies > 0) {
+		pthread_mutex_lock(&sp->lock);
+		sp->forget_stored = true;
+		pthread_mutex_unlock(&sp->lock);
 	}
 	return removed;
 }

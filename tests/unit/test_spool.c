@@ -801,6 +801,31 @@ confirmed_files_removed(void **state)
 	spool_close(sp);
 }
 
+/* A body the server had removed is written again when sent again. */
+static void
+removed_body_written_again(void **state)
+{
+	static const char body[] = "campaign body\r\n";
+	struct fixture *f = *state;
+	char sha[SHA256_HEX_LEN + 1], path[PATH_MAX], list[256], err[512];
+	char confirm[PATH_MAX];
+	struct spool *sp = open_or_fail(f->spool);
+
+	store_and_check(sp, f->spool, body, sizeof(body) - 1);
+	sha256_hex_openssl(body, sizeof(body) - 1, sha);
+	snprintf(list, sizeof(list), "bodies/%.2s/%.2s/%s.zst\n", sha,
+	    sha + 2, sha);
+	join(confirm, sizeof(confirm), f->spool, "confirm");
+	join(path, sizeof(path), confirm, "bodies.txt");
+	write_file(path, list);
+	assert_int_equal(spool_remove_confirmed(sp, err, sizeof(err)), 1);
+	body_path(f->spool, sha, path, sizeof(path));
+	assert_int_equal(access(path, F_OK), -1);
+
+	store_and_check(sp, f->spool, body, sizeof(body) - 1);
+	spool_close(sp);
+}
+
 /* The commit thread. */
 
 /* Wait until the thread's descriptor is readable, or fail. */
@@ -937,6 +962,7 @@ main(void)
 	    TEST(commit_fails_events_not_dir),
 	    TEST(commit_fails_bodies_not_dir),
 	    TEST(confirmed_files_removed),
+	    TEST(removed_body_written_again),
 	    TEST(thread_commits_while_next_batch_stages),
 	    TEST(thread_reports_failed_batch),
 	    TEST(thread_stops_at_close),
