@@ -55,9 +55,8 @@
 
 /*
  * Addresses, and bodies per sensor, remembered as already stored.  A
- * key takes at most about 130 bytes with its share of the slots, so a
- * set stays under about 9 MB.  A full set is emptied, which costs only
- * repeated inserts.
+ * set of this many keys has at most 2^17 slots of 56 bytes, 7 MiB.  A
+ * full set is emptied, which costs only repeated inserts.
  */
 #define INGEST_KNOWN_KEYS_MAX (1 << 16)
 
@@ -1003,89 +1002,78 @@ rollup_clear(struct rollup_table *t)
  * Keys of rows known to be stored, so that most events skip the INSERT
  * OR IGNORE of a row that is already there.  Emptied when it reaches
  * INGEST_KNOWN_KEYS_MAX, which costs only repeated inserts, and when a
- * transaction is rolled back, whose rows it may name.
+ * transaction is rolled back, whose rows it may name.  Keys are kept in
+ * the slots, zero-padded, so that a lookup reads one slot and no
+ * string elsewhere: there is a lookup per message.
  */
+#define KNOWN_KEY_BYTES 48
+
+struct known_key {
+	uint64_t hash; /* 0 in an empty slot */
+	unsigned char key[KNOWN_KEY_BYTES];
+};
+
 struct key_set {
-	char **keys;
-	uint64_t *hashes;
+	struct known_key *slots;
 	size_t cap; /* a power of two */
 	size_t count;
-	const char *last; /* the key added or found last, or NULL */
+	const struct known_key *last; /* the slot added or found last */
 };
 
 static void
 key_set_clear(struct key_set *t)
 {
-	size_t i;
-
-	for (i = 0; i < t->cap; i++) {
-		free(t->keys[i]);
-		t->keys[i] = NULL;
-	}
+	if (t->count > 0)
+		memset(t->slots, 0, t->cap * sizeof(*t->slots));
 	t->count = 0;
 	t->last = NULL;
 }
 
-static void
-key_set_free(struct key_set *t)
+static struct known_key *
+key_set_find(
+    struct known_key *slots, size_t cap, const unsigned char *key, uint64_t h)
 {
-	key_set_clear(t);
-	free(t->keys);
-	free(t->hashes);
+	size_t i = h & (cap - 1);
+
+	while (slots[i].hash != 0 &&
+	    (slots[i].hash != h ||
+		memcmp(slots[i].key, key, KNOWN_KEY_BYTES) != 0))
+		i = (i + 1) & (cap - 1);
+	return &slots[i];
 }
 
-static size_t
-key_set_find(const struct key_set *t, const char *key, uint64_t h)
-{
-	size_t i = h & (t->cap - 1);
-
-	while (t->keys[i] != NULL &&
-	    (t->hashes[i] != h || strcmp(t->keys[i], key) != 0))
-		i = (i + 1) & (t->cap - 1);
-	return i;
-}
-
-/* Add key; returns false when it was there already. */
+/* Add a key of KNOWN_KEY_BYTES; returns false when it was there already. */
 static bool
-key_set_add(struct key_set *t, const char *key)
+key_set_add(struct key_set *t, const unsigned char *key)
 {
+	struct known_key *slot;
 	uint64_t h;
-	size_t i;
 
 	/* Events of one session follow one another and share their keys. */
-	if (t->last != NULL && strcmp(t->last, key) == 0)
+	if (t->last != NULL && memcmp(t->last->key, key, KNOWN_KEY_BYTES) == 0)
 		return false;
-	h = hash_bytes(key, strlen(key));
+	h = hash_bytes(key, KNOWN_KEY_BYTES) | 1;
 	if (t->count >= INGEST_KNOWN_KEYS_MAX)
 		key_set_clear(t);
 	if (2 * (t->count + 1) > t->cap) {
-		struct key_set grown = {.cap = t->cap ? 2 * t->cap : 1024};
+		size_t cap = t->cap ? 2 * t->cap : 1024, i;
+		struct known_key *slots = xcalloc(cap, sizeof(*slots));
 
-		grown.keys = xcalloc(grown.cap, sizeof(*grown.keys));
-		grown.hashes = xcalloc(grown.cap, sizeof(*grown.hashes));
-		for (i = 0; i < t->cap; i++) {
-			size_t j;
-
-			if (t->keys[i] == NULL)
-				continue;
-			j = key_set_find(&grown, t->keys[i], t->hashes[i]);
-			grown.keys[j] = t->keys[i];
-			grown.hashes[j] = t->hashes[i];
-		}
-		grown.count = t->count;
-		free(t->keys);
-		free(t->hashes);
-		*t = grown;
+		for (i = 0; i < t->cap; i++)
+			if (t->slots[i].hash != 0)
+				*key_set_find(slots, cap, t->slots[i].key,
+				    t->slots[i].hash) = t->slots[i];
+		free(t->slots);
+		t->slots = slots;
+		t->cap = cap;
 	}
-	i = key_set_find(t, key, h);
-	if (t->keys[i] != NULL) {
-		t->last = t->keys[i];
+	slot = key_set_find(t->slots, t->cap, key, h);
+	t->last = slot;
+	if (slot->hash != 0)
 		return false;
-	}
-	t->keys[i] = xstrdup(key);
-	t->hashes[i] = h;
+	slot->hash = h;
+	memcpy(slot->key, key, KNOWN_KEY_BYTES);
 	t->count++;
-	t->last = t->keys[i];
 	return true;
 }
 
@@ -1118,7 +1106,7 @@ struct ingest_run {
 	struct rollup_table per_ip_day;
 	struct rollup_table per_os_day; /* port holds the signature id */
 	struct key_set known_ips;       /* addresses in the ip table */
-	struct key_set known_bodies;    /* "sensor id/sha256" in body */
+	struct key_set known_bodies;    /* sensor id and digest in body */
 	struct os_matcher *os;
 	struct session_cache last_session;
 	struct sensor_cache_entry sensors[SENSOR_CACHE_MAX];
@@ -1252,14 +1240,26 @@ opt_ip(const char *ip)
 static int
 add_ip(struct ingest_run *run, const char *ip)
 {
+	unsigned char key[KNOWN_KEY_BYTES];
 	sqlite3_stmt *st;
 
 	/* Most events repeat an address; skip the insert for those. */
-	if (ip[0] == '\0' || !key_set_add(&run->known_ips, ip))
+	if (ip[0] == '\0')
+		return 0;
+	memset(key, 0, sizeof(key));
+	strlcpy_((char *)key, ip, sizeof(key));
+	if (!key_set_add(&run->known_ips, key))
 		return 0;
 	st = db_stmt(run->db, STMT_IP_INSERT);
 	db_bind_text(st, 1, ip);
 	return db_step_done(st);
+}
+
+/* The value of a lowercase hex digit. */
+static int
+hex_value(char c)
+{
+	return c <= '9' ? c - '0' : c - 'a' + 10;
 }
 
 /*
@@ -1269,12 +1269,19 @@ add_ip(struct ingest_run *run, const char *ip)
 static int
 add_body(struct ingest_run *run, int64_t sid, const char *sha256)
 {
+	unsigned char key[KNOWN_KEY_BYTES];
 	sqlite3_stmt *st;
-	char key[96];
+	size_t i;
 
 	if (sha256 == NULL)
 		return 0;
-	bufprintf(key, sizeof(key), "%lld/%s", (long long)sid, sha256);
+	/* The sensor id, then the digest, which the mapper checked is hex. */
+	memset(key, 0, sizeof(key));
+	memcpy(key, &sid, sizeof(sid));
+	for (i = 0; i < 32; i++)
+		key[sizeof(sid) + i] =
+		    (unsigned char)(hex_value(sha256[2 * i]) << 4 |
+			hex_value(sha256[2 * i + 1]));
 	if (!key_set_add(&run->known_bodies, key))
 		return 0;
 	st = db_stmt(run->db, STMT_BODY_INSERT);
@@ -2209,8 +2216,8 @@ ingest_spool(struct db *db, const char *spool,
 	free(run.per_minute.slots);
 	free(run.per_ip_day.slots);
 	free(run.per_os_day.slots);
-	key_set_free(&run.known_ips);
-	key_set_free(&run.known_bodies);
+	free(run.known_ips.slots);
+	free(run.known_bodies.slots);
 	session_forget(&run);
 	os_matcher_free(run.os);
 	return rc;
