@@ -1,11 +1,12 @@
 /*
  * Spool writer; see spool.h and docs/spool.md.
  *
- * Order of a durable commit: the staged bodies' data is flushed, the
- * bodies are renamed from tmp/ to bodies/ab/cd/, and the renames are
- * flushed.  Only then are the staged events written and the events file
- * flushed.  A crash at any point leaves either no event for a message
- * (it was never acknowledged) or an event whose body is whole.
+ * Order of a durable commit: the staged bodies are written to tmp/ and
+ * their data flushed; they are renamed to bodies/ab/cd/, the events
+ * are appended, and one more flush makes both durable.  A message is
+ * acknowledged only after that.  A crash at any point leaves either no
+ * event for a message, or an event whose body is whole: in its place,
+ * or in tmp/, from where the next start moves it into place.
  *
  * Threads: the event loop stages bodies and events into one batch
  * while the commit thread flushes the other.  The loop owns the batch
@@ -33,6 +34,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "bodyfile.h"
 #include "spampot_limits.h"
 #include "util.h"
 
@@ -211,28 +213,55 @@ load_secret(struct spool *sp, char *err, size_t errlen)
 	return sync_path(sp->dir);
 }
 
-/*
- * Remove bodies a crash left half written in tmp/: they were never
- * renamed into place, so no event names them.
- */
-static void
-remove_stale_tmp(struct spool *sp)
-{
-	struct dirent *de;
-	DIR *d;
-	int fd;
+static void body_path(const struct spool *sp, const char *sha, char *out,
+    size_t outlen);
+static int make_body_dir(struct spool *sp, const char *sha, char *err,
+    size_t errlen);
 
-	if ((fd = openat(sp->dirfd, "tmp", O_RDONLY | O_DIRECTORY |
-		 O_CLOEXEC)) < 0)
-		return;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return;
+/*
+ * Recover what a crash left in tmp/.  A commit writes a batch's events
+ * and renames its bodies into place before one flush covers both, so
+ * an event may reach the disk while its body is still in tmp/: whole,
+ * since the bodies' data was flushed first.  A file that decompresses
+ * to the hash its name starts with is therefore moved into place; any
+ * other was cut short and goes.  Returns the number moved.
+ */
+static int
+recover_tmp(struct spool *sp)
+{
+	char tmp[SPOOL_DIR_MAX + 8], path[SPOOL_DIR_MAX + 8 + NAME_MAX + 2];
+	char final[PATH_MAX];
+	char sha[SHA256_HEX_LEN + 1], err[256];
+	struct dirent *de;
+	int recovered = 0;
+	DIR *d;
+
+	snprintf(tmp, sizeof(tmp), "%s/tmp", sp->dir);
+	if ((d = opendir(tmp)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", tmp, de->d_name);
+		strlcpy_(sha, de->d_name, sizeof(sha));
+		if (strlen(sha) != SHA256_HEX_LEN ||
+		    de->d_name[SHA256_HEX_LEN] != '.' ||
+		    !body_file_verified(path, sha) ||
+		    make_body_dir(sp, sha, err, sizeof(err)) < 0) {
+			unlink(path);
+			continue;
+		}
+		body_path(sp, sha, final, sizeof(final));
+		if (renameat2(AT_FDCWD, path, AT_FDCWD, final,
+			RENAME_NOREPLACE) == 0)
+			recovered++;
+		else
+			unlink(path);
 	}
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			unlinkat(fd, de->d_name, 0);
 	closedir(d);
+	if (recovered > 0)
+		syncfs(sp->dirfd);
+	return recovered;
 }
 
 struct spool *
@@ -243,6 +272,7 @@ spool_open(const char *dir, char *err, size_t errlen)
 	struct spool *sp;
 	char path[PATH_MAX];
 	size_t i;
+	int n;
 
 	if (strlen(dir) >= SPOOL_DIR_MAX) {
 		snprintf(err, errlen, "spool path too long: %s", dir);
@@ -269,7 +299,9 @@ spool_open(const char *dir, char *err, size_t errlen)
 		spool_close(sp);
 		return NULL;
 	}
-	remove_stale_tmp(sp);
+	if ((n = recover_tmp(sp)) > 0)
+		logmsg(NULL, "whole bodies moved from %s/tmp into place: %d",
+		    sp->dir, n);
 	for (i = 0; i < NELEM(sp->batches); i++) {
 		sp->batches[i].events_cap = EVENT_BUFFER_INITIAL;
 		sp->batches[i].events = xmalloc(EVENT_BUFFER_INITIAL);
@@ -524,11 +556,12 @@ flush_file_system(struct spool *sp, char *err, size_t errlen)
 }
 
 /*
- * Make the staged bodies durable under their final names.  The whole
- * batch costs two flushes of the spool's file system: one for the
- * bodies' data, so that a name never points at a partial body (a
- * stored body is reused by every later message with the same hash),
- * and one for the renames and new directories.  Flushing file by file
+ * Write the staged bodies and rename them into place; returns how many
+ * were written (the rest were stored already), or -1.  The bodies'
+ * data is flushed before any rename, with one syncfs for the batch, so
+ * that a name never points at a partial body: a stored body is reused
+ * by every later message with the same hash.  The renames are made
+ * durable by the flush that ends the commit.  Flushing file by file
  * cost two flushes per message and could not keep up with a busy
  * sensor on a slow disk.  syncfs also flushes whatever else is dirty
  * on that file system, so the spool is best kept on one of its own.
@@ -565,7 +598,7 @@ commit_bodies(struct spool *sp, struct batch *batch, char *err,
 			return -1;
 	}
 	batch->nbodies = 0;
-	return flush_file_system(sp, err, errlen);
+	return written;
 }
 
 /*
@@ -647,22 +680,20 @@ spool_events_name(struct spool *sp)
 static int
 commit_batch(struct spool *sp, struct batch *b, char *err, size_t errlen)
 {
-	bool durable = b->durable;
+	/* An event may name a staged body: never write it before the body. */
+	bool durable = b->durable || b->nbodies > 0;
+	bool wrote_events = b->events_len > 0;
+	int placed = 0;
 
 	if (errlen > 0)
 		err[0] = '\0';
-	/* An event may name a staged body: never write it before the body. */
-	if (b->nbodies > 0)
-		durable = true;
-	if (durable && commit_bodies(sp, b, err, errlen) < 0) {
+	if (durable && (placed = commit_bodies(sp, b, err, errlen)) < 0) {
 		discard_bodies(b);
 		b->events_len = 0;
 		return -1;
 	}
-	if (b->events_len == 0)
-		return 0;
-	if (open_events(sp, err, errlen) < 0 ||
-	    write_all(sp->events_fd, b->events, b->events_len) < 0) {
+	if (wrote_events && (open_events(sp, err, errlen) < 0 ||
+	    write_all(sp->events_fd, b->events, b->events_len) < 0)) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "write events: %s",
 			    strerror(errno));
@@ -671,7 +702,16 @@ commit_batch(struct spool *sp, struct batch *b, char *err, size_t errlen)
 	}
 	sp->events_size += b->events_len;
 	b->events_len = 0;
-	if (durable && fdatasync(sp->events_fd) < 0) {
+	if (!durable)
+		return 0;
+	/*
+	 * One flush for the renames and the events together.  An event
+	 * that reaches the disk before its body's rename finds the body
+	 * whole in tmp/, where the next spool_open() recovers it.
+	 */
+	if (placed > 0)
+		return flush_file_system(sp, err, errlen);
+	if (wrote_events && fdatasync(sp->events_fd) < 0) {
 		snprintf(err, errlen, "fsync events: %s", strerror(errno));
 		return -1;
 	}

@@ -30,9 +30,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
-#include <zstd.h>
 
+#include "bodyfile.h"
 #include "collector.h"
 #include "commands.h"
 #include "db.h"
@@ -616,54 +615,6 @@ body_ingested(struct collect *c, const struct job *job, const char *sha)
 	return found;
 }
 
-/*
- * Whether the mirror's body decompresses to at most
- * SMTP_MESSAGE_SIZE_MAX bytes whose SHA-256 is its name.
- */
-static bool
-body_verified(const char *path, const char *sha)
-{
-	unsigned char in[65536], out[65536], md[32];
-	char hex[65];
-	ZSTD_DStream *zs = ZSTD_createDStream();
-	EVP_MD_CTX *md_ctx = EVP_MD_CTX_new();
-	uint64_t total = 0;
-	size_t rc = 1, n;
-	bool ok = false;
-	FILE *fp;
-
-	if (zs == NULL || md_ctx == NULL ||
-	    EVP_DigestInit_ex(md_ctx, EVP_sha256(), NULL) != 1 ||
-	    (fp = fopen(path, "rbe")) == NULL)
-		goto done;
-	while ((n = fread(in, 1, sizeof(in), fp)) > 0) {
-		ZSTD_inBuffer ib = {in, n, 0};
-
-		while (ib.pos < ib.size) {
-			ZSTD_outBuffer ob = {out, sizeof(out), 0};
-
-			rc = ZSTD_decompressStream(zs, &ob, &ib);
-			if (ZSTD_isError(rc))
-				goto close;
-			total += ob.pos;
-			if (total > SMTP_MESSAGE_SIZE_MAX)
-				goto close;
-			EVP_DigestUpdate(md_ctx, out, ob.pos);
-		}
-	}
-	if (rc == 0 && !ferror(fp) &&
-	    EVP_DigestFinal_ex(md_ctx, md, NULL) == 1) {
-		hex_encode(md, sizeof(md), hex);
-		ok = strcmp(hex, sha) == 0;
-	}
-close:
-	fclose(fp);
-done:
-	ZSTD_freeDStream(zs);
-	EVP_MD_CTX_free(md_ctx);
-	return ok;
-}
-
 static bool
 confirmable(struct collect *c, const struct job *job, const struct entry *e,
     const struct listing *l, const char *current)
@@ -679,7 +630,7 @@ confirmable(struct collect *c, const struct job *job, const struct entry *e,
 	strlcpy_(sha, e->path + 13, sizeof(sha));
 	bufprintf(path, sizeof(path), "%s/%s", job->spool, e->path);
 	return stat(path, &sb) == 0 && (uint64_t)sb.st_size == e->size &&
-	    body_ingested(c, job, sha) && body_verified(path, sha);
+	    body_ingested(c, job, sha) && body_file_verified(path, sha);
 }
 
 /*

@@ -282,6 +282,64 @@ secret_wrong_size_fails(void **state)
 	assert_non_null(strstr(err, path));
 }
 
+/* What a crash left in tmp/. */
+
+/* Write body, compressed, to tmp/NAME; cut keeps only its first bytes. */
+static void
+put_tmp_body(const char *spool, const char *name, const char *body,
+    size_t cut)
+{
+	size_t bound = ZSTD_compressBound(strlen(body)), n;
+	char path[PATH_MAX], tmp[PATH_MAX];
+	void *z = xmalloc(bound);
+	int fd;
+
+	n = ZSTD_compress(z, bound, body, strlen(body), 3);
+	assert_false(ZSTD_isError(n));
+	if (cut > 0 && cut < n)
+		n = cut;
+	join(tmp, sizeof(tmp), spool, "tmp");
+	join(path, sizeof(path), tmp, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write_all(fd, z, n), 0);
+	assert_int_equal(close(fd), 0);
+	free(z);
+}
+
+static void
+whole_tmp_bodies_recovered_at_open(void **state)
+{
+	static const char whole[] = "Subject: kept\r\n\r\nwhole body\r\n";
+	static const char cut[] = "Subject: cut\r\n\r\nthis one was cut "
+				  "short by the crash, mid-write\r\n";
+	struct fixture *f = *state;
+	char sha_whole[SHA256_HEX_LEN + 1], sha_cut[SHA256_HEX_LEN + 1];
+	char name[128], path[PATH_MAX], tmp[PATH_MAX];
+	struct spool *sp = open_or_fail(f->spool);
+
+	spool_close(sp);
+	sha256_hex_openssl(whole, strlen(whole), sha_whole);
+	sha256_hex_openssl(cut, strlen(cut), sha_cut);
+	snprintf(name, sizeof(name), "%s.41.7", sha_whole);
+	put_tmp_body(f->spool, name, whole, 0);
+	snprintf(name, sizeof(name), "%s.41.8", sha_cut);
+	put_tmp_body(f->spool, name, cut, 12);
+	/* A whole body under another body's hash is not that body. */
+	snprintf(name, sizeof(name), "%s.41.9", sha_cut);
+	put_tmp_body(f->spool, name, whole, 0);
+	put_tmp_body(f->spool, "stray", whole, 0);
+
+	sp = open_or_fail(f->spool);
+	body_path(f->spool, sha_whole, path, sizeof(path));
+	assert_zstd_file(path, whole, strlen(whole));
+	body_path(f->spool, sha_cut, path, sizeof(path));
+	assert_int_equal(access(path, F_OK), -1);
+	join(tmp, sizeof(tmp), f->spool, "tmp");
+	assert_int_equal(count_entries(tmp), 0);
+	spool_close(sp);
+}
+
 /* Bodies. */
 
 static void
@@ -948,6 +1006,7 @@ main(void)
 	    TEST(open_creates_layout),
 	    TEST(secret_created_and_kept),
 	    TEST(secret_wrong_size_fails),
+	    TEST(whole_tmp_bodies_recovered_at_open),
 	    TEST(body_stored_under_sha256),
 	    TEST(empty_body_stored),
 	    TEST(large_body_round_trip),
