@@ -2,11 +2,15 @@
  * Spool writer; see spool.h and docs/spool.md.
  *
  * Order of a durable commit: the staged bodies are written to tmp/ and
- * their data flushed; they are renamed to bodies/ab/cd/, the events
- * are appended, and one more flush makes both durable.  A message is
- * acknowledged only after that.  A crash at any point leaves either no
- * event for a message, or an event whose body is whole: in its place,
- * or in tmp/, from where the next start moves it into place.
+ * renamed to bodies/ab/cd/, the events are appended, and one syncfs
+ * makes all of it durable.  A message is acknowledged only after that,
+ * so an acknowledged message always has its event and its whole body.
+ * A crash during the flush can leave the bodies and events of messages
+ * that were never acknowledged in any state: an event may name a body
+ * still in tmp/, which the first commit after a restart moves into
+ * place if it is whole, or a body whose data was lost, which the next
+ * copy of the same body replaces (place_body() checks a stored body
+ * before keeping it).
  *
  * Threads: the event loop stages bodies and events into one batch
  * while the commit thread flushes the other.  The loop owns the batch
@@ -87,6 +91,7 @@ struct spool {
 	int dirfd;
 	uint8_t secret[32];
 	long pid;		/* with tmp_counter, names files in tmp/ */
+	bool recovered;		/* tmp/ was checked, at the first commit */
 	uint64_t tmp_counter;
 
 	/*
@@ -219,12 +224,10 @@ static int make_body_dir(struct spool *sp, const char *sha, char *err,
     size_t errlen);
 
 /*
- * Recover what a crash left in tmp/.  A commit writes a batch's events
- * and renames its bodies into place before one flush covers both, so
- * an event may reach the disk while its body is still in tmp/: whole,
- * since the bodies' data was flushed first.  A file that decompresses
- * to the hash its name starts with is therefore moved into place; any
- * other was cut short and goes.  Returns the number moved.
+ * Recover what a crash left in tmp/.  An event may have reached the
+ * disk while its body was still in tmp/, so a file there that
+ * decompresses to the hash its name starts with is moved into place,
+ * and any other, cut short, is removed.  Returns the number moved.
  */
 static int
 recover_tmp(struct spool *sp)
@@ -272,7 +275,6 @@ spool_open(const char *dir, char *err, size_t errlen)
 	struct spool *sp;
 	char path[PATH_MAX];
 	size_t i;
-	int n;
 
 	if (strlen(dir) >= SPOOL_DIR_MAX) {
 		snprintf(err, errlen, "spool path too long: %s", dir);
@@ -299,9 +301,6 @@ spool_open(const char *dir, char *err, size_t errlen)
 		spool_close(sp);
 		return NULL;
 	}
-	if ((n = recover_tmp(sp)) > 0)
-		logmsg(NULL, "whole bodies moved from %s/tmp into place: %d",
-		    sp->dir, n);
 	for (i = 0; i < NELEM(sp->batches); i++) {
 		sp->batches[i].events_cap = EVENT_BUFFER_INITIAL;
 		sp->batches[i].events = xmalloc(EVENT_BUFFER_INITIAL);
@@ -513,8 +512,10 @@ out:
 }
 
 /*
- * Give a written body its final name.  A body stored before under that
- * name is kept, and the new copy removed: the two are the same bytes.
+ * Give a written body its final name.  A body stored earlier under that
+ * name is kept, and the new copy removed, if it holds the same bytes.
+ * It may not: a crash while a commit was being flushed can leave a name
+ * whose data never reached the disk, and then the new copy replaces it.
  * The directories are made on the first body that needs them.
  */
 static int
@@ -533,7 +534,8 @@ place_body(struct spool *sp, struct staged_body *b, char *err,
 		    RENAME_NOREPLACE);
 	}
 	if (rc < 0 && errno == EEXIST)
-		rc = unlink(b->tmp);
+		rc = body_file_verified(final, b->sha) ? unlink(b->tmp) :
+		    rename(b->tmp, final);
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot rename %s to %s: %s", b->tmp,
 		    final, strerror(errno));
@@ -556,15 +558,12 @@ flush_file_system(struct spool *sp, char *err, size_t errlen)
 }
 
 /*
- * Write the staged bodies and rename them into place; returns how many
- * were written (the rest were stored already), or -1.  The bodies'
- * data is flushed before any rename, with one syncfs for the batch, so
- * that a name never points at a partial body: a stored body is reused
- * by every later message with the same hash.  The renames are made
- * durable by the flush that ends the commit.  Flushing file by file
- * cost two flushes per message and could not keep up with a busy
- * sensor on a slow disk.  syncfs also flushes whatever else is dirty
- * on that file system, so the spool is best kept on one of its own.
+ * Write the staged bodies and rename them into place.  Returns how many
+ * were written (the others were stored already), or -1.  Nothing is
+ * flushed here: the flush that ends the commit covers the batch's
+ * bodies, their names and its events at once, and only then is any of
+ * its messages acknowledged.  Flushing file by file cost two flushes
+ * per message and could not keep up with a busy sensor on a slow disk.
  */
 static int
 commit_bodies(struct spool *sp, struct batch *batch, char *err,
@@ -587,8 +586,6 @@ commit_bodies(struct spool *sp, struct batch *batch, char *err,
 		batch->nbodies = 0;
 		return 0;
 	}
-	if (flush_file_system(sp, err, errlen) < 0)
-		return -1;
 	for (i = 0; i < batch->nbodies; i++) {
 		struct staged_body *b = &batch->bodies[i];
 
@@ -683,10 +680,21 @@ commit_batch(struct spool *sp, struct batch *b, char *err, size_t errlen)
 	/* An event may name a staged body: never write it before the body. */
 	bool durable = b->durable || b->nbodies > 0;
 	bool wrote_events = b->events_len > 0;
-	int placed = 0;
+	int placed = 0, n;
 
 	if (errlen > 0)
 		err[0] = '\0';
+	/*
+	 * Here rather than in spool_open(): a daemon started as root
+	 * opens the spool before it drops to its user, and directories
+	 * made then would be root's.
+	 */
+	if (!sp->recovered) {
+		sp->recovered = true;
+		if ((n = recover_tmp(sp)) > 0)
+			logmsg(NULL, "whole bodies moved from %s/tmp into "
+			    "place: %d", sp->dir, n);
+	}
 	if (durable && (placed = commit_bodies(sp, b, err, errlen)) < 0) {
 		discard_bodies(b);
 		b->events_len = 0;
@@ -705,9 +713,9 @@ commit_batch(struct spool *sp, struct batch *b, char *err, size_t errlen)
 	if (!durable)
 		return 0;
 	/*
-	 * One flush for the renames and the events together.  An event
-	 * that reaches the disk before its body's rename finds the body
-	 * whole in tmp/, where the next spool_open() recovers it.
+	 * One flush for the bodies, their names and the events.  syncfs
+	 * also flushes whatever else is dirty on that file system, so the
+	 * spool is best kept on one of its own.
 	 */
 	if (placed > 0)
 		return flush_file_system(sp, err, errlen);

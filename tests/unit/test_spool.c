@@ -308,14 +308,14 @@ put_tmp_body(const char *spool, const char *name, const char *body,
 }
 
 static void
-whole_tmp_bodies_recovered_at_open(void **state)
+whole_tmp_bodies_recovered(void **state)
 {
 	static const char whole[] = "Subject: kept\r\n\r\nwhole body\r\n";
 	static const char cut[] = "Subject: cut\r\n\r\nthis one was cut "
 				  "short by the crash, mid-write\r\n";
 	struct fixture *f = *state;
 	char sha_whole[SHA256_HEX_LEN + 1], sha_cut[SHA256_HEX_LEN + 1];
-	char name[128], path[PATH_MAX], tmp[PATH_MAX];
+	char name[128], path[PATH_MAX], tmp[PATH_MAX], err[512];
 	struct spool *sp = open_or_fail(f->spool);
 
 	spool_close(sp);
@@ -330,8 +330,13 @@ whole_tmp_bodies_recovered_at_open(void **state)
 	put_tmp_body(f->spool, name, whole, 0);
 	put_tmp_body(f->spool, "stray", whole, 0);
 
+	/* The first commit recovers them, after the daemon's drop to its user. */
 	sp = open_or_fail(f->spool);
 	body_path(f->spool, sha_whole, path, sizeof(path));
+	assert_int_equal(access(path, F_OK), -1);
+	spool_stage_event(sp, "{}\n", 3);
+	if (spool_commit(sp, true, err, sizeof(err)) < 0)
+		fail_msg("commit: %s", err);
 	assert_zstd_file(path, whole, strlen(whole));
 	body_path(f->spool, sha_cut, path, sizeof(path));
 	assert_int_equal(access(path, F_OK), -1);
@@ -884,6 +889,27 @@ removed_body_written_again(void **state)
 	spool_close(sp);
 }
 
+/* A stored body whose data a crash lost is replaced by a new copy. */
+static void
+broken_stored_body_replaced(void **state)
+{
+	static const char body[] = "Subject: again\r\n\r\nsame body\r\n";
+	struct fixture *f = *state;
+	char sha[SHA256_HEX_LEN + 1], dir[PATH_MAX], path[PATH_MAX];
+	struct spool *sp = open_or_fail(f->spool);
+
+	sha256_hex_openssl(body, sizeof(body) - 1, sha);
+	snprintf(dir, sizeof(dir), "%s/bodies/%.2s", f->spool, sha);
+	assert_int_equal(mkdir(dir, 0750), 0);
+	snprintf(dir, sizeof(dir), "%s/bodies/%.2s/%.2s", f->spool, sha,
+	    sha + 2);
+	assert_int_equal(mkdir(dir, 0750), 0);
+	body_path(f->spool, sha, path, sizeof(path));
+	write_file(path, "");
+	store_and_check(sp, f->spool, body, sizeof(body) - 1);
+	spool_close(sp);
+}
+
 /* The commit thread. */
 
 /* Wait until the thread's descriptor is readable, or fail. */
@@ -1006,7 +1032,7 @@ main(void)
 	    TEST(open_creates_layout),
 	    TEST(secret_created_and_kept),
 	    TEST(secret_wrong_size_fails),
-	    TEST(whole_tmp_bodies_recovered_at_open),
+	    TEST(whole_tmp_bodies_recovered),
 	    TEST(body_stored_under_sha256),
 	    TEST(empty_body_stored),
 	    TEST(large_body_round_trip),
@@ -1022,6 +1048,7 @@ main(void)
 	    TEST(commit_fails_bodies_not_dir),
 	    TEST(confirmed_files_removed),
 	    TEST(removed_body_written_again),
+	    TEST(broken_stored_body_replaced),
 	    TEST(thread_commits_while_next_batch_stages),
 	    TEST(thread_reports_failed_batch),
 	    TEST(thread_stops_at_close),
