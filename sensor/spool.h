@@ -41,10 +41,11 @@ bool spool_has_staged(const struct spool *sp);
 
 /*
  * Write what is staged, on the calling thread, after any batch in
- * flight.  With durable, bodies are flushed and renamed into place,
- * their directories flushed, and then the events file is written and
- * flushed; without it, events are only written.  Returns 0, or -1 with
- * err; on failure nothing staged is reported stored.
+ * flight.  With durable, the bodies are written and renamed into
+ * place, the events appended, and one flush makes all of it durable;
+ * without it, events are only written.  A staged body forces a durable
+ * commit.  Returns 0, or -1 with err; on failure nothing staged is
+ * reported stored.
  */
 int spool_commit(struct spool *sp, bool durable, char *err, size_t errlen);
 
