@@ -6,10 +6,10 @@
  * and event and waits.  The commit event has a lower priority than
  * socket events, so it runs once the loop has served every readable
  * socket of this turn, and hands everything staged so far to the
- * spool's commit thread as one batch.  While the thread flushes it
- * (three flushes whatever its size), the loop goes on serving sockets
- * and staging into the next batch.  When the thread is done, each
- * session of the batch sends its 250 and the next batch starts.
+ * spool's commit thread as one batch.  While the thread writes it and
+ * flushes it (one flush whatever its size), the loop goes on serving
+ * sockets and staging into the next batch.  When the thread is done,
+ * each session of the batch sends its 250 and the next batch starts.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -228,7 +228,7 @@ commit_cb(evutil_socket_t fd, short what, void *arg)
 	commit_begin(arg);
 }
 
-/* The batch in flight is done: answer its sessions, start the next. */
+/* The batch in flight is done: reply to its sessions, start the next. */
 static void
 committed_cb(evutil_socket_t fd, short what, void *arg)
 {

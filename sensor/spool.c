@@ -5,12 +5,12 @@
  * renamed to bodies/ab/cd/, the events are appended, and one syncfs
  * makes all of it durable.  A message is acknowledged only after that,
  * so an acknowledged message always has its event and its whole body.
- * A crash during the flush can leave the bodies and events of messages
- * that were never acknowledged in any state: an event may name a body
- * still in tmp/, which the first commit after a restart moves into
- * place if it is whole, or a body whose data was lost, which the next
- * copy of the same body replaces (place_body() checks a stored body
- * before keeping it).
+ * A crash during the flush can leave messages that were never
+ * acknowledged in any state.  An event may name a body still in tmp/,
+ * which the first commit after a restart moves into place if it is
+ * whole.  Or it may name a body whose data was lost, which the next
+ * copy of the same body replaces, since place_body() checks a stored
+ * body before it keeps it.
  *
  * Threads: the event loop stages bodies and events into one batch
  * while the commit thread flushes the other.  The loop owns the batch
@@ -513,10 +513,10 @@ out:
 
 /*
  * Give a written body its final name.  A body stored earlier under that
- * name is kept, and the new copy removed, if it holds the same bytes.
- * It may not: a crash while a commit was being flushed can leave a name
- * whose data never reached the disk, and then the new copy replaces it.
- * The directories are made on the first body that needs them.
+ * name is kept, and the new copy removed, if it matches its hash.  A
+ * crash during a flush can leave a name whose data never reached the
+ * disk, and the new copy then replaces it.  The directories are made
+ * on the first body that needs them.
  */
 static int
 place_body(struct spool *sp, struct staged_body *b, char *err,
@@ -671,8 +671,8 @@ spool_events_name(struct spool *sp)
 
 /*
  * Commit one batch, on whichever thread owns the events file.  On
- * failure the batch is emptied all the same: its messages are refused,
- * and their bodies go from tmp/.
+ * failure the batch is emptied all the same: its messages get an error
+ * reply, and their bodies are removed from tmp/.
  */
 static int
 commit_batch(struct spool *sp, struct batch *b, char *err, size_t errlen)
@@ -747,7 +747,7 @@ commit_thread(void *arg)
 		pthread_mutex_lock(&sp->lock);
 		sp->flight_done = true;
 		pthread_cond_broadcast(&sp->cond);
-		/* A full counter still wakes the loop: nothing to retry. */
+		/* It fails only on a full counter, which wakes the loop too. */
 		(void)!write(sp->done_fd, &one, sizeof(one));
 	}
 	pthread_mutex_unlock(&sp->lock);
@@ -767,7 +767,7 @@ spool_start_thread(struct spool *sp, char *err, size_t errlen)
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		return -1;
 	}
-	/* Signals are the loop's business, not the committer's. */
+	/* Block every signal in the thread, so that the loop gets them. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	rc = pthread_create(&sp->thread, NULL, commit_thread, sp);
@@ -917,7 +917,7 @@ remove_listed(struct spool *sp, char *list, size_t len)
 	int removed = 0, bodies = 0;
 
 	(void)len;
-	/* The file being written is never complete: it stays. */
+	/* Keep the file being written: it is not complete. */
 	strlcpy_(current, spool_events_name(sp), sizeof(current));
 	for (line = strtok_r(list, "\r\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\r\n", &save)) {
@@ -938,8 +938,8 @@ remove_listed(struct spool *sp, char *list, size_t len)
 	}
 	/*
 	 * A body removed here is written again when a message sends it
-	 * anew.  A batch in flight may still name it without writing it:
-	 * the server has it, since it asked for the removal.
+	 * anew.  A batch in flight may still name it without writing it,
+	 * and the server has it, since it requested the removal.
 	 */
 	if (bodies > 0) {
 		pthread_mutex_lock(&sp->lock);

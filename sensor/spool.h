@@ -42,10 +42,10 @@ bool spool_has_staged(const struct spool *sp);
 /*
  * Write what is staged, on the calling thread, after any batch in
  * flight.  With durable, the bodies are written and renamed into
- * place, the events appended, and one flush makes all of it durable;
- * without it, events are only written.  A staged body forces a durable
- * commit.  Returns 0, or -1 with err; on failure nothing staged is
- * reported stored.
+ * place, the events appended, and one flush makes all of it durable.
+ * Without it, events are only written, and a staged body makes the
+ * commit durable all the same.  Returns 0, or -1 with err, and then
+ * nothing staged is reported stored.
  */
 int spool_commit(struct spool *sp, bool durable, char *err, size_t errlen);
 
