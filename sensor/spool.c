@@ -236,6 +236,7 @@ recover_tmp(struct spool *sp)
 	char final[PATH_MAX];
 	char sha[SHA256_HEX_LEN + 1], err[256];
 	struct dirent *de;
+	struct stat st;
 	int recovered = 0;
 	DIR *d;
 
@@ -247,7 +248,9 @@ recover_tmp(struct spool *sp)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", tmp, de->d_name);
 		strlcpy_(sha, de->d_name, sizeof(sha));
-		if (strlen(sha) != SHA256_HEX_LEN ||
+		/* Only the sensor writes here, and only regular files. */
+		if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    strlen(sha) != SHA256_HEX_LEN ||
 		    de->d_name[SHA256_HEX_LEN] != '.' ||
 		    !body_file_verified(path, sha) ||
 		    make_body_dir(sp, sha, err, sizeof(err)) < 0) {

@@ -313,8 +313,10 @@ whole_tmp_bodies_recovered(void **state)
 	static const char whole[] = "Subject: kept\r\n\r\nwhole body\r\n";
 	static const char cut[] = "Subject: cut\r\n\r\nthis one was cut "
 				  "short by the crash, mid-write\r\n";
+	static const char other[] = "Subject: outside\r\n\r\nnot ours\r\n";
 	struct fixture *f = *state;
 	char sha_whole[SHA256_HEX_LEN + 1], sha_cut[SHA256_HEX_LEN + 1];
+	char sha_other[SHA256_HEX_LEN + 1], target[PATH_MAX];
 	char name[128], path[PATH_MAX], tmp[PATH_MAX], err[512];
 	struct spool *sp = open_or_fail(f->spool);
 
@@ -329,6 +331,16 @@ whole_tmp_bodies_recovered(void **state)
 	snprintf(name, sizeof(name), "%s.41.9", sha_cut);
 	put_tmp_body(f->spool, name, whole, 0);
 	put_tmp_body(f->spool, "stray", whole, 0);
+	/* A link, even to a whole body, is not followed. */
+	join(target, sizeof(target), f->base, "tmp");
+	assert_int_equal(mkdir(target, 0700), 0);
+	put_tmp_body(f->base, "elsewhere", other, 0);
+	sha256_hex_openssl(other, strlen(other), sha_other);
+	snprintf(name, sizeof(name), "%s.41.10", sha_other);
+	join(tmp, sizeof(tmp), f->spool, "tmp");
+	join(path, sizeof(path), tmp, name);
+	join(target, sizeof(target), f->base, "tmp/elsewhere");
+	assert_int_equal(symlink(target, path), 0);
 
 	/* The first commit recovers them, after the daemon's drop to its user. */
 	sp = open_or_fail(f->spool);
@@ -340,7 +352,9 @@ whole_tmp_bodies_recovered(void **state)
 	assert_zstd_file(path, whole, strlen(whole));
 	body_path(f->spool, sha_cut, path, sizeof(path));
 	assert_int_equal(access(path, F_OK), -1);
-	join(tmp, sizeof(tmp), f->spool, "tmp");
+	body_path(f->spool, sha_other, path, sizeof(path));
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(access(target, F_OK), 0);
 	assert_int_equal(count_entries(tmp), 0);
 	spool_close(sp);
 }
