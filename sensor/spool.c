@@ -673,6 +673,36 @@ spool_events_name(struct spool *sp)
 }
 
 /*
+ * Truncate the events file back to its last whole line after a failed
+ * write, so that the next batch does not append its first line to a
+ * cut one.  A short write is common on a full disk.  If the truncation
+ * fails too, the file is closed and the next commit starts a new one.
+ */
+static void
+truncate_partial_events(struct spool *sp)
+{
+	if (sp->events_fd < 0 ||
+	    ftruncate(sp->events_fd, (off_t)sp->events_size) == 0)
+		return;
+	logmsg("warning", "cannot truncate events file %s to %zu bytes: %s; "
+	    "the next events go to a new file", sp->events_name,
+	    sp->events_size, strerror(errno));
+	close(sp->events_fd);
+	sp->events_fd = -1;
+}
+
+/*
+ * Empty the cache of stored bodies after a failed commit.  Its bodies
+ * were renamed into place but never flushed, and a later message with
+ * the same body must not be acknowledged without a flush of its own.
+ */
+static void
+forget_stored(struct spool *sp)
+{
+	memset(sp->stored, 0, STORED_CACHE_SLOTS * sizeof(*sp->stored));
+}
+
+/*
  * Commit one batch, on whichever thread owns the events file.  On
  * failure the batch is emptied all the same: its messages get an error
  * reply, and their bodies are removed from tmp/.
@@ -700,6 +730,7 @@ commit_batch(struct spool *sp, struct batch *b, char *err, size_t errlen)
 	}
 	if (durable && (placed = commit_bodies(sp, b, err, errlen)) < 0) {
 		discard_bodies(b);
+		forget_stored(sp);
 		b->events_len = 0;
 		return -1;
 	}
@@ -708,6 +739,8 @@ commit_batch(struct spool *sp, struct batch *b, char *err, size_t errlen)
 		if (err[0] == '\0')
 			snprintf(err, errlen, "write events: %s",
 			    strerror(errno));
+		truncate_partial_events(sp);
+		forget_stored(sp);
 		b->events_len = 0;
 		return -1;
 	}
@@ -720,8 +753,13 @@ commit_batch(struct spool *sp, struct batch *b, char *err, size_t errlen)
 	 * also flushes whatever else is dirty on that file system, so the
 	 * spool is best kept on one of its own.
 	 */
-	if (placed > 0)
-		return flush_file_system(sp, err, errlen);
+	if (placed > 0) {
+		if (flush_file_system(sp, err, errlen) < 0) {
+			forget_stored(sp);
+			return -1;
+		}
+		return 0;
+	}
 	if (wrote_events && fdatasync(sp->events_fd) < 0) {
 		snprintf(err, errlen, "fsync events: %s", strerror(errno));
 		return -1;
