@@ -650,6 +650,12 @@ server_run(struct sensor_config *cfg)
 	while (srv.in_flight)
 		committed_cb(-1, 0, &srv);
 	session_close_all(&srv);
+	/*
+	 * One more turn of the loop: a TLS session's last records are
+	 * sent, and its bufferevents freed, only from callbacks.  Without
+	 * it, the shutdown reply under TLS is lost and its memory leaks.
+	 */
+	event_base_loop(srv.base, EVLOOP_NONBLOCK);
 	spool_commit(srv.spool, true, err, sizeof(err));
 	write_heartbeat(&srv);
 	event_free(srv.heartbeat_ev);

@@ -1,0 +1,59 @@
+#!/bin/bash
+# A sensor stopped with SIGTERM while an SMTP session is under STARTTLS
+# must still exit cleanly: status 0 and no leak report.  The session's
+# TLS filter sends its last records and frees its bufferevents only from
+# callbacks of the event loop, so the sensor must turn the loop once
+# after it closes its sessions.  The client must get the shutdown reply,
+# encrypted.
+. "$TESTS/integration/lib.sh"
+
+read -r smtp <<<"$(free_ports 1)"
+write_config "$WORK/sensor.conf" \
+    "[listener smtp]
+address = 127.0.0.1
+port = $smtp
+service = smtp
+service-port = 25"
+start_sensor "$WORK/sensor.conf" "$smtp"
+
+# The client prints "ready" once TLS is up, then the first reply that
+# the sensor sends unasked, or "closed" if none came.
+python3 - "$smtp" >"$WORK/client.log" 2>&1 <<'PY' &
+import socket, ssl, sys
+
+def reply(f):
+    line = f.readline()
+    while line[3:4] == b"-":
+        line = f.readline()
+    return line.decode(errors="replace").strip()
+
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+plain = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+f = plain.makefile("rb")
+reply(f)
+plain.sendall(b"EHLO client.example\r\n")
+reply(f)
+plain.sendall(b"STARTTLS\r\n")
+if not reply(f).startswith("220"):
+    sys.exit("STARTTLS was not accepted")
+tls = ctx.wrap_socket(plain, server_hostname="mx.test-isp.example")
+f = tls.makefile("rb")
+tls.sendall(b"EHLO client.example\r\n")
+reply(f)
+print("ready", flush=True)
+print(reply(f) or "closed", flush=True)
+PY
+client=$!
+
+for _ in $(seq 100); do
+	grep -q '^ready' "$WORK/client.log" && break
+	sleep 0.1
+done
+expect_eq "client under TLS" ready "$(head -n 1 "$WORK/client.log")"
+stop_sensor
+wait "$client" || fail "TLS client: $(tail -n 3 "$WORK/client.log")"
+expect_eq "shutdown reply under TLS" 421 \
+    "$(sed -n 2p "$WORK/client.log" | cut -c1-3)"
+finish
