@@ -506,6 +506,21 @@ heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 	write_heartbeat(srv);
 }
 
+/*
+ * SIGHUP: nothing to reload, since the configuration is read once, as
+ * root, before the drop.  Stopping on a lost terminal or a stray
+ * reload request would cut every session short, so it is logged only.
+ */
+static void
+hangup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	logmsg(NULL, "SIGHUP ignored: restart the sensor to apply a new "
+	    "configuration");
+}
+
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -588,7 +603,7 @@ int
 server_run(struct sensor_config *cfg)
 {
 	struct server srv;
-	struct event *sigterm, *sigint;
+	struct event *sigterm, *sigint, *sighup;
 	uint32_t boot;
 	char err[512];
 	int i, done_fd, rc = 1;
@@ -626,8 +641,10 @@ server_run(struct sensor_config *cfg)
 			goto out;
 	sigterm = evsignal_new(srv.base, SIGTERM, signal_cb, &srv);
 	sigint = evsignal_new(srv.base, SIGINT, signal_cb, &srv);
+	sighup = evsignal_new(srv.base, SIGHUP, hangup_cb, &srv);
 	event_add(sigterm, NULL);
 	event_add(sigint, NULL);
+	event_add(sighup, NULL);
 	confine(&srv);
 
 	srv.started_usec = now_usec();
@@ -662,6 +679,7 @@ server_run(struct sensor_config *cfg)
 	event_free(srv.disk_ev);
 	event_free(sigterm);
 	event_free(sigint);
+	event_free(sighup);
 	rc = 0;
 out:
 	for (i = 0; i < srv.nlisteners; i++)
