@@ -107,8 +107,8 @@ echo "smtp-direct (smtpload, $SESSIONS sessions): spampotd $pot_load msg/s," \
     "smtp-sink $sink_load msg/s, ratio $r_load (target >= 0.8);" \
     "stored $pot_stored of $MESSAGES"
 
-# What the sensor's per-file flushing costs on this disk, against one
-# flush per batch: the figures behind the README's explanation.
+# What a flush per file would cost on this disk, against the sensor's
+# one syncfs per batch.
 mkdir "$WORK/probe"
 while read -r line; do
 	echo "smtp-direct (syncprobe): $line"

@@ -2,13 +2,14 @@
  * syncprobe: what durable storage of many small files costs on the
  * disk under a directory, flushed two ways.
  *
- * The sensor's group commit flushes each body file with fdatasync and
- * then each body's directory with fsync, one after the other, so a
- * batch of n messages costs about 2n + 1 cache flushes.  This probe
- * writes batches of small files into 256 subdirectories and flushes
- * them first that way, then with one syncfs per batch after all the
- * renames, and prints the files per second of each.  It explains the
- * smtp-direct figures; it is not a case of its own.
+ * The sensor's group commit once flushed each body file with
+ * fdatasync and then each body's directory with fsync, one after the
+ * other, so a batch of n messages cost about 2n + 1 cache flushes; it
+ * now ends each batch with one syncfs.  This probe writes batches of
+ * small files into 256 subdirectories and flushes them first the old
+ * way, then with one syncfs per batch after all the renames, and
+ * prints the files per second of each: what the change is worth on
+ * the disk under DIR.  It is not a case of its own.
  *
  *   syncprobe DIR [BATCH [ROUNDS]]     (defaults: 100 files, 5 rounds)
  */
