@@ -67,4 +67,7 @@ char *read_file(const char *path, size_t max, size_t *lenp);
 /* Lowercase hex of len bytes into out (2 * len + 1 bytes). */
 void hex_encode(const unsigned char *in, size_t len, char *out);
 
+/* Return the value of a hex digit of either case, or -1 for any other. */
+int hex_value(char c);
+
 #endif

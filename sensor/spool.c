@@ -49,11 +49,11 @@
 #define EVENT_BUFFER_INITIAL 65536
 
 /*
- * Bodies remembered as stored, so that a body sent again and again,
- * as a campaign does, is neither compressed nor written again: 1,024
- * slots of 65 bytes, indexed by the hash's first three hex digits.
+ * Bodies remembered as stored, so that a body a campaign sends again
+ * and again is neither compressed nor written again.  One slot of 65
+ * bytes for each value of a hash's first three hex digits: 260 KiB.
  */
-#define STORED_CACHE_SLOTS 1024
+#define STORED_CACHE_SLOTS 4096
 
 /* Room left in a PATH_MAX buffer for what follows the spool path. */
 #define SPOOL_DIR_MAX (PATH_MAX - 160)
@@ -114,7 +114,7 @@ struct spool {
 	void *zbuf;
 	size_t zbuf_cap;
 	char (*stored)[SHA256_HEX_LEN + 1];	/* STORED_CACHE_SLOTS */
-	bool forget_stored;	/* under lock: bodies were removed */
+	bool stored_stale;	/* under lock: bodies were removed */
 
 	bool threaded;
 	pthread_t thread;
@@ -450,13 +450,26 @@ body_path(const struct spool *sp, const char *sha, char *out, size_t outlen)
 	    sha + 2, sha);
 }
 
+/* Return the cache slot of a hash: its first three hex digits. */
 static char *
 stored_slot(struct spool *sp, const char *sha)
 {
-	unsigned idx = (unsigned)strtoul((char[]){ sha[0], sha[1], sha[2],
-	    '\0' }, NULL, 16);
+	int idx = hex_value(sha[0]) << 8 | hex_value(sha[1]) << 4 |
+	    hex_value(sha[2]);
 
-	return sp->stored[idx % STORED_CACHE_SLOTS];
+	return sp->stored[idx];
+}
+
+/*
+ * Empty the cache of stored bodies: after the server removed some, and
+ * after a failed commit, whose bodies may be in place but not flushed.
+ * A later message with such a body must get a write and flush of its
+ * own before it is acknowledged.
+ */
+static void
+clear_stored(struct spool *sp)
+{
+	memset(sp->stored, 0, STORED_CACHE_SLOTS * sizeof(*sp->stored));
 }
 
 /*
@@ -575,10 +588,9 @@ commit_bodies(struct spool *sp, struct batch *batch, char *err,
 	int i, written = 0;
 
 	pthread_mutex_lock(&sp->lock);
-	if (sp->forget_stored)
-		memset(sp->stored, 0,
-		    STORED_CACHE_SLOTS * sizeof(*sp->stored));
-	sp->forget_stored = false;
+	if (sp->stored_stale)
+		clear_stored(sp);
+	sp->stored_stale = false;
 	pthread_mutex_unlock(&sp->lock);
 	for (i = 0; i < batch->nbodies; i++) {
 		if (write_body(sp, &batch->bodies[i], err, errlen) < 0)
@@ -691,16 +703,6 @@ truncate_partial_events(struct spool *sp)
 	sp->events_fd = -1;
 }
 
-/*
- * Empty the cache of stored bodies after a failed commit.  Its bodies
- * were renamed into place but never flushed, and a later message with
- * the same body must not be acknowledged without a flush of its own.
- */
-static void
-forget_stored(struct spool *sp)
-{
-	memset(sp->stored, 0, STORED_CACHE_SLOTS * sizeof(*sp->stored));
-}
 
 /*
  * Commit one batch, on whichever thread owns the events file.  On
@@ -730,7 +732,7 @@ commit_batch(struct spool *sp, struct batch *b, char *err, size_t errlen)
 	}
 	if (durable && (placed = commit_bodies(sp, b, err, errlen)) < 0) {
 		discard_bodies(b);
-		forget_stored(sp);
+		clear_stored(sp);
 		b->events_len = 0;
 		return -1;
 	}
@@ -740,7 +742,7 @@ commit_batch(struct spool *sp, struct batch *b, char *err, size_t errlen)
 			snprintf(err, errlen, "write events: %s",
 			    strerror(errno));
 		truncate_partial_events(sp);
-		forget_stored(sp);
+		clear_stored(sp);
 		b->events_len = 0;
 		return -1;
 	}
@@ -755,7 +757,7 @@ commit_batch(struct spool *sp, struct batch *b, char *err, size_t errlen)
 	 */
 	if (placed > 0) {
 		if (flush_file_system(sp, err, errlen) < 0) {
-			forget_stored(sp);
+			clear_stored(sp);
 			return -1;
 		}
 		return 0;
@@ -788,7 +790,10 @@ commit_thread(void *arg)
 		pthread_mutex_lock(&sp->lock);
 		sp->flight_done = true;
 		pthread_cond_broadcast(&sp->cond);
-		/* It fails only on a full counter, which wakes the loop too. */
+		/*
+		 * eventfd(2): the write fails only when the counter would
+		 * overflow, and a counter that high already wakes the loop.
+		 */
 		(void)!write(sp->done_fd, &one, sizeof(one));
 	}
 	pthread_mutex_unlock(&sp->lock);
@@ -984,7 +989,7 @@ remove_listed(struct spool *sp, char *list, size_t len)
 	 */
 	if (bodies > 0) {
 		pthread_mutex_lock(&sp->lock);
-		sp->forget_stored = true;
+		sp->stored_stale = true;
 		pthread_mutex_unlock(&sp->lock);
 	}
 	return removed;

@@ -1255,13 +1255,6 @@ add_ip(struct ingest_run *run, const char *ip)
 	return db_step_done(st);
 }
 
-/* The value of a lowercase hex digit. */
-static int
-hex_value(char c)
-{
-	return c <= '9' ? c - '0' : c - 'a' + 10;
-}
-
 /*
  * The body a message names, for the collector.  A failed insert fails
  * the transaction, whose rollback empties the set.

@@ -270,18 +270,6 @@ decode_base64(struct span in, struct sbuf *out)
 	}
 }
 
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Decode quoted-printable; a broken "=" sequence is kept as it is. */
 static void
 decode_qp(struct span in, struct sbuf *out)
@@ -301,8 +289,8 @@ decode_qp(struct span in, struct sbuf *out)
 		    in.p[i + 2] == '\n') {
 			i += 3;
 		} else if (i + 2 < in.len &&
-		    (hi = hex_digit(in.p[i + 1])) >= 0 &&
-		    (lo = hex_digit(in.p[i + 2])) >= 0) {
+		    (hi = hex_value(in.p[i + 1])) >= 0 &&
+		    (lo = hex_value(in.p[i + 2])) >= 0) {
 			byte = (unsigned char)(hi << 4 | lo);
 			sbuf_add(out, &byte, 1);
 			i += 3;

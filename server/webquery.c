@@ -19,17 +19,6 @@
 /* Highest page number; deeper pages would only be slow OFFSET scans. */
 #define PAGE_MAX 100000
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Decode "%XX" at s; returns the byte, or -1 if it is not two hex digits. */
 static int
