@@ -4,7 +4,7 @@
  *
  * The sensor's group commit once flushed each body file with
  * fdatasync and then each body's directory with fsync, one after the
- * other, so a batch of n messages cost about 2n + 1 cache flushes; it
+ * other, so a batch of n messages cost about 2n + 1 cache flushes.  It
  * now ends each batch with one syncfs.  This probe writes batches of
  * small files into 256 subdirectories and flushes them first the old
  * way, then with one syncfs per batch after all the renames, and

@@ -1,5 +1,5 @@
 /*
- * Stored bodies: zstd files named by the SHA-256 of what they hold.
+ * Stored bodies: zstd files named by the SHA-256 of their content.
  */
 #ifndef SPAMPOT_BODYFILE_H
 #define SPAMPOT_BODYFILE_H
@@ -7,7 +7,7 @@
 #include <stdbool.h>
 
 /*
- * Whether the file at path decompresses, whole, to at most
+ * Check that the file at path decompresses, whole, to at most
  * SMTP_MESSAGE_SIZE_MAX bytes whose SHA-256 in lower-case hex is sha.
  * Reads the file once, in fixed-size pieces.
  */

@@ -256,7 +256,7 @@ sandbox_enter(bool allow_connect, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	/* The spool's commit thread too, which already runs. */
+	/* Every thread, including the spool's commit thread. */
 	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0) {
 		snprintf(err, errlen, "seccomp thread sync: %s",
 		    strerror(-rc));

@@ -58,8 +58,8 @@ int enrich_pending(struct db *db, const char *geo_dir, FILE *log,
 struct geo_preload *geo_preload_start(const char *dir);
 
 /*
- * Enrich as enrich_pending() does, with the data from preload, which
- * is freed whatever happens.
+ * Enrich as enrich_pending() does, with the data loaded by preload.
+ * Frees preload on every path, failures included.
  */
 int enrich_preloaded(struct db *db, struct geo_preload *preload, FILE *log,
     uint64_t *count, char *err, size_t errlen);

@@ -93,9 +93,9 @@ for n in range(1, 40):
         break
 else:
     sys.exit("no message failed on the full disk")
-held = open_session(100)
+pending = open_session(100)
 os.unlink(filler)
-finish_message(100, *held)
+finish_message(100, *pending)
 send(101)
 PY
     fail "SMTP client: $(tail -n 3 "$WORK/client.log")"

@@ -2,8 +2,8 @@
 # SIGHUP must neither stop the sensor nor cut a session short: the
 # configuration is read once, so there is nothing to reload, and a lost
 # terminal must not end a capture.  A session open across the signal
-# still gets its 250, a new one too, and the log says why nothing
-# happened.
+# still gets its 250, a new one too, and the sensor logs why it went
+# on.
 . "$TESTS/integration/lib.sh"
 
 read -r smtp <<<"$(free_ports 1)"
