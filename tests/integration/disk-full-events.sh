@@ -36,14 +36,7 @@ mkdir -p "$WORK/spool"
 mount -t tmpfs -o size=8m,mode=755 spampot-test "$WORK/spool"
 MOUNTED=$WORK/spool
 
-read -r smtp <<<"$(free_ports 1)"
-write_config "$WORK/sensor.conf" "min-free-disk-mb = 0" \
-    "[listener smtp]
-address = 127.0.0.1
-port = $smtp
-service = smtp
-service-port = 25"
-start_sensor "$WORK/sensor.conf" "$smtp"
+start_smtp_sensor "min-free-disk-mb = 0"
 
 # The client prints one line per message: "ack N", or "fail N REPLY".
 python3 - "$smtp" "$WORK/spool/filler" >"$WORK/client.log" 2>&1 <<'PY' ||

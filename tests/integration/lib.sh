@@ -157,6 +157,20 @@ write_config() {
 	} >"$file"
 }
 
+# start_smtp_sensor [SENSOR_LINE...]: a sensor with one SMTP listener
+# on a free port of 127.0.0.1, left in $smtp, configured in
+# $WORK/sensor.conf with the given [sensor] lines.
+start_smtp_sensor() {
+	read -r smtp <<<"$(free_ports 1)"
+	write_config "$WORK/sensor.conf" "$@" \
+	    "[listener smtp]
+address = 127.0.0.1
+port = $smtp
+service = smtp
+service-port = 25"
+	start_sensor "$WORK/sensor.conf" "$smtp"
+}
+
 # ingest: the spool into $WORK/spampot.db, quietly.
 ingest() {
 	"$SPAMPOT" ingest --db "$WORK/spampot.db" "$WORK/spool" >/dev/null

@@ -6,14 +6,7 @@
 # on.
 . "$TESTS/integration/lib.sh"
 
-read -r smtp <<<"$(free_ports 1)"
-write_config "$WORK/sensor.conf" \
-    "[listener smtp]
-address = 127.0.0.1
-port = $smtp
-service = smtp
-service-port = 25"
-start_sensor "$WORK/sensor.conf" "$smtp"
+start_smtp_sensor
 
 # One session that is mid-dialogue when the signal arrives.
 python3 - "$smtp" >"$WORK/client.log" 2>&1 <<'PY' &

@@ -7,14 +7,7 @@
 # encrypted.
 . "$TESTS/integration/lib.sh"
 
-read -r smtp <<<"$(free_ports 1)"
-write_config "$WORK/sensor.conf" \
-    "[listener smtp]
-address = 127.0.0.1
-port = $smtp
-service = smtp
-service-port = 25"
-start_sensor "$WORK/sensor.conf" "$smtp"
+start_smtp_sensor
 
 # The client prints "ready" once TLS is up, then the first reply that
 # the sensor sends unasked, or "closed" if none came.
