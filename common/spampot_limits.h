@@ -153,6 +153,15 @@
 #define WRITE_TIMEOUT 120
 
 /*
+ * After its last reply a plain connection half-closes and reads what
+ * the peer still sends, for at most this many seconds and bytes, then
+ * closes.  Closing with input unread makes the kernel send a reset,
+ * which may destroy the last reply before the peer has read it.
+ */
+#define LINGER_TIMEOUT   2
+#define LINGER_BYTES_MAX 65536
+
+/*
  * Bytes read ahead from one connection and not yet consumed.  The
  * handshake parsers need at most HTTP_HEAD_MAX; SMTP input is consumed
  * as it comes, so this also bounds what a pipelining client can queue

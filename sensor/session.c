@@ -160,6 +160,7 @@ struct conn {
 	int64_t start_usec;
 	uint64_t bytes_in, bytes_out;
 	size_t input_seen;		/* bytes of input already counted */
+	size_t linger_left;		/* input still taken after closing */
 	const char *end_reason;
 };
 
@@ -1588,6 +1589,57 @@ conn_release(struct conn *c)
 		conn_free(c);
 }
 
+/* Input after the last reply is counted and dropped. */
+static void
+linger_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t n = evbuffer_get_length(in);
+
+	conn_hold(c);
+	c->bytes_in += n;
+	evbuffer_drain(in, n);
+	if (n >= c->linger_left) {
+		bufferevent_disable(bev, EV_READ);
+		c->finished = true;
+	} else {
+		c->linger_left -= n;
+	}
+	conn_release(c);
+}
+
+/*
+ * The last reply has left: half-close and wait for the peer's end, so
+ * that input it sent meanwhile does not make the kernel answer with a
+ * reset that could destroy the reply in flight.  The peer's EOF, an
+ * error or the timeout end it in event_cb.  A TLS session closes at
+ * once: its last records may still wait in the filter, which free_bev
+ * flushes.
+ */
+static void
+conn_linger(struct conn *c)
+{
+	struct timeval tv = { LINGER_TIMEOUT, 0 };
+	struct evbuffer *in;
+
+	if (c->bev == NULL || c->tls_state != TLS_OFF ||
+	    shutdown(bufferevent_getfd(c->bev), SHUT_WR) != 0) {
+		c->finished = true;
+		if (c->bev != NULL)
+			bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+		return;
+	}
+	in = bufferevent_get_input(c->bev);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	c->input_seen = 0;
+	c->linger_left = LINGER_BYTES_MAX;
+	bufferevent_setcb(c->bev, linger_read_cb, NULL, event_cb, c);
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_disable(c->bev, EV_WRITE);
+	bufferevent_enable(c->bev, EV_READ);
+}
+
 static void
 closing_write_cb(struct bufferevent *bev, void *arg)
 {
@@ -1595,7 +1647,7 @@ closing_write_cb(struct bufferevent *bev, void *arg)
 
 	(void)bev;
 	conn_hold(c);
-	c->finished = true;
+	conn_linger(c);
 	conn_release(c);
 }
 
@@ -1614,9 +1666,7 @@ conn_close(struct conn *c, const char *reason)
 		evtimer_del(c->banner_timer);
 	if (c->bev == NULL ||
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-		c->finished = true;
-		if (c->bev != NULL)
-			bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+		conn_linger(c);
 		return;
 	}
 	bufferevent_disable(c->bev, EV_READ);

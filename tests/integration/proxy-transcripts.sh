@@ -37,6 +37,28 @@ if python3 "$runner" 127.0.0.1 "$http" "$WORK/wrong.txt" >/dev/null; then
 else
 	pass "runner rejects a mismatch"
 fi
+
+# A refused client that sends more than the sensor reads before its
+# answer still gets the whole answer and a clean end of stream: closing
+# with input unread would make the kernel send a reset instead.
+expect_eq "answer and end after unread input" "400 EOF" "$(python3 - \
+    "$http" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"HELLO there\r\n\r\n" + b"x" * 40000)
+got = b""
+try:
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    end = "EOF"
+except ConnectionResetError:
+    end = "reset"
+print(got.split(b" ")[1].decode() if b" " in got else "nothing", end)
+PY
+)"
 stop_sensor
 
 # The events the dialogues left: judge checks are probes, each chain
