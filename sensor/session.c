@@ -1612,8 +1612,9 @@ linger_read_cb(struct bufferevent *bev, void *arg)
 /*
  * The last reply has left: half-close and wait for the peer's end, so
  * that input it sent meanwhile does not make the kernel answer with a
- * reset that could destroy the reply in flight.  The peer's EOF, an
- * error or the timeout end it in event_cb.  A TLS session closes at
+ * reset that could destroy the reply in flight.  The peer's EOF or an
+ * error ends it in event_cb, the session's timer at LINGER_TIMEOUT in
+ * session_timer_cb, and LINGER_BYTES_MAX here.  A TLS session closes at
  * once: its last records may still wait in the filter, which free_bev
  * flushes.
  */
@@ -1623,7 +1624,7 @@ conn_linger(struct conn *c)
 	struct timeval tv = { LINGER_TIMEOUT, 0 };
 	struct evbuffer *in;
 
-	if (c->bev == NULL || c->tls_state != TLS_OFF ||
+	if (c->bev == NULL || c->timer == NULL || c->tls_state != TLS_OFF ||
 	    shutdown(bufferevent_getfd(c->bev), SHUT_WR) != 0) {
 		c->finished = true;
 		if (c->bev != NULL)
@@ -1635,9 +1636,11 @@ conn_linger(struct conn *c)
 	c->input_seen = 0;
 	c->linger_left = LINGER_BYTES_MAX;
 	bufferevent_setcb(c->bev, linger_read_cb, NULL, event_cb, c);
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	bufferevent_disable(c->bev, EV_WRITE);
 	bufferevent_enable(c->bev, EV_READ);
+	/* A deadline, not an idle time: a trickle must not extend it. */
+	evtimer_add(c->timer, &tv);
 }
 
 static void
@@ -1734,6 +1737,14 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	conn_hold(c);
+	if (c->state == CONN_CLOSING) {
+		/* The linger after the last reply is over. */
+		if (c->bev != NULL)
+			bufferevent_disable(c->bev, EV_READ);
+		c->finished = true;
+		conn_release(c);
+		return;
+	}
 	if (c->smtp != NULL && c->state == CONN_SMTP)
 		smtp_timeout(c->smtp, true);
 	conn_close(c, "session-timeout");

@@ -59,6 +59,25 @@ except ConnectionResetError:
 print(got.split(b" ")[1].decode() if b" " in got else "nothing", end)
 PY
 )"
+
+# That wait for the client's end has a deadline: a byte now and then
+# must not keep the connection open.
+expect_eq "trickle after the answer cut off" "cut" "$(python3 - \
+    "$http" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"HELLO trickle\r\n\r\n")
+s.recv(65536)
+end = time.monotonic() + 10
+try:
+    while time.monotonic() < end:
+        s.send(b"x")
+        time.sleep(0.2)
+    print("open after 10 s")
+except OSError:
+    print("cut")
+PY
+)"
 stop_sensor
 
 # The events the dialogues left: judge checks are probes, each chain
