@@ -158,6 +158,7 @@ struct conn {
 	struct rate_gate *gate;		/* bandwidth caps, NULL if none */
 	struct conn *prev, *next;	/* all connections, for shutdown */
 	int64_t start_usec;
+	int64_t end_usec;		/* when closing began, 0 before */
 	uint64_t bytes_in, bytes_out;
 	size_t input_seen;		/* bytes of input already counted */
 	size_t linger_left;		/* input still taken after closing */
@@ -1505,7 +1506,8 @@ emit_session_end(struct conn *c)
 	jsonw_int(&w, "network.bytes_in", (int64_t)c->bytes_in);
 	jsonw_int(&w, "network.bytes_out", (int64_t)c->bytes_out);
 	jsonw_int(&w, "session.duration_ms",
-	    (now_usec() - c->start_usec) / 1000);
+	    ((c->end_usec != 0 ? c->end_usec : now_usec()) - c->start_usec) /
+		1000);
 	jsonw_int(&w, "smtp.messages", stats.messages);
 	jsonw_str(&w, "event.reason", c->end_reason ? c->end_reason : "");
 	if (c->protocol != NULL)
@@ -1589,7 +1591,7 @@ conn_release(struct conn *c)
 		conn_free(c);
 }
 
-/* Input after the last reply is counted and dropped. */
+/* Count and drop the input that comes after the last reply. */
 static void
 linger_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -1610,9 +1612,9 @@ linger_read_cb(struct bufferevent *bev, void *arg)
 }
 
 /*
- * The last reply has left: half-close and wait for the peer's end, so
- * that input it sent meanwhile does not make the kernel answer with a
- * reset that could destroy the reply in flight.  The peer's EOF or an
+ * Half-close after the last reply and wait for the peer's end of
+ * stream, so that input it sent meanwhile does not make the kernel send
+ * a reset that could destroy the reply in flight.  The peer's EOF or an
  * error ends it in event_cb, the session's timer at LINGER_TIMEOUT in
  * session_timer_cb, and LINGER_BYTES_MAX here.  A TLS session closes at
  * once: its last records may still wait in the filter, which free_bev
@@ -1639,7 +1641,7 @@ conn_linger(struct conn *c)
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	bufferevent_disable(c->bev, EV_WRITE);
 	bufferevent_enable(c->bev, EV_READ);
-	/* A deadline, not an idle time: a trickle must not extend it. */
+	/* A deadline rather than an idle timeout, so a trickle cannot extend it. */
 	evtimer_add(c->timer, &tv);
 }
 
@@ -1662,6 +1664,8 @@ conn_close(struct conn *c, const char *reason)
 		c->end_reason = reason;
 	if (c->state == CONN_CLOSING)
 		return;
+	/* The duration excludes the linger that follows. */
+	c->end_usec = now_usec();
 	set_state(c, CONN_CLOSING);
 	if (c->timer != NULL)
 		evtimer_del(c->timer);
@@ -1891,6 +1895,27 @@ session_accept(struct listener *l, int fd, const struct sockaddr *peer,
 		set_state(c, CONN_SNIFF);
 }
 
+/*
+ * At shutdown, send what is queued, half-close and read what input has
+ * already arrived, without waiting.  Input left unread at close would
+ * make the kernel send a reset, which may destroy the 421 in flight.
+ */
+static void
+flush_and_drain(struct conn *c)
+{
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	char buf[4096];
+	size_t total = 0;
+	ssize_t n;
+
+	evbuffer_write(bufferevent_get_output(c->bev), fd);
+	if (shutdown(fd, SHUT_WR) != 0)
+		return;
+	while (total < LINGER_BYTES_MAX &&
+	    (n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		total += (size_t)n;
+}
+
 void
 session_close_all(struct server *srv)
 {
@@ -1903,8 +1928,7 @@ session_close_all(struct server *srv)
 			c->end_reason = "shutdown";
 		/* Under TLS, raw writes would put plaintext in the stream. */
 		if (c->bev != NULL && c->tls_state == TLS_OFF)
-			evbuffer_write(bufferevent_get_output(c->bev),
-			    bufferevent_getfd(c->bev));
+			flush_and_drain(c);
 		conn_free(c);
 	}
 }
