@@ -1641,7 +1641,7 @@ conn_linger(struct conn *c)
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	bufferevent_disable(c->bev, EV_WRITE);
 	bufferevent_enable(c->bev, EV_READ);
-	/* A deadline rather than an idle timeout, so a trickle cannot extend it. */
+	/* A deadline, so that a trickle of input cannot extend it. */
 	evtimer_add(c->timer, &tv);
 }
 
