@@ -4,7 +4,8 @@
 # TLS filter sends its last records and frees its bufferevents only from
 # callbacks of the event loop, so the sensor must turn the loop once
 # after it closes its sessions.  The client must get the shutdown reply,
-# encrypted.
+# encrypted.  A session under TLS that ends while its last replies still
+# wait to be sent must not crash the sensor either.
 . "$TESTS/integration/lib.sh"
 
 start_smtp_sensor
@@ -49,4 +50,70 @@ stop_sensor
 wait "$client" || fail "TLS client: $(tail -n 3 "$WORK/client.log")"
 expect_eq "shutdown reply under TLS" 421 \
     "$(sed -n 2p "$WORK/client.log" | cut -c1-3)"
+
+# NOOP and QUIT go as two TLS records in one TCP segment, so that the
+# sensor decrypts both in one read of the socket.  The QUIT closes the
+# session while both replies still wait under the TLS filter, and the
+# TLS filter must not call back into the freed session for the rest of
+# that read.  The client prints the reply codes it got.
+start_sensor "$WORK/sensor.conf" "$smtp"
+expect_eq "NOOP and QUIT in one read under TLS" "250 221" "$(python3 - \
+    "$smtp" 2>&1 <<'PY'
+import socket, ssl, sys
+
+def reply(f):
+    line = f.readline()
+    while line[3:4] == b"-":
+        line = f.readline()
+    return line.decode(errors="replace").strip()
+
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+plain = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+f = plain.makefile("rb")
+reply(f)
+plain.sendall(b"EHLO client.example\r\n")
+reply(f)
+plain.sendall(b"STARTTLS\r\n")
+if not reply(f).startswith("220"):
+    sys.exit("STARTTLS was not accepted")
+# Memory BIOs let the client choose how its TLS records are sent.
+incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+tls = ctx.wrap_bio(incoming, outgoing, server_hostname="mx.test-isp.example")
+
+def receive():
+    data = plain.recv(65536)
+    if not data:
+        incoming.write_eof()
+    incoming.write(data)
+
+while True:
+    try:
+        tls.do_handshake()
+        break
+    except ssl.SSLWantReadError:
+        plain.sendall(outgoing.read())
+        receive()
+plain.sendall(outgoing.read())
+tls.write(b"NOOP\r\n")
+tls.write(b"QUIT\r\n")
+plain.sendall(outgoing.read())
+got = b""
+try:
+    while True:
+        try:
+            data = tls.read(65536)
+        except ssl.SSLWantReadError:
+            receive()
+            continue
+        if not data:
+            break
+        got += data
+except (ssl.SSLError, OSError):
+    pass
+print(" ".join(line[:3].decode() for line in got.splitlines()) or "nothing")
+PY
+)"
+stop_sensor
 finish
