@@ -575,6 +575,16 @@ http_find_field(const struct http_request *req, const char *name)
 	return NULL;
 }
 
+bool
+http_expects_continue(const struct http_request *req)
+{
+	const struct http_field *expect = http_find_field(req, "Expect");
+
+	return req->version_minor >= 1 && expect != NULL &&
+	    expect->value_len == 12 &&
+	    strncasecmp(expect->value, "100-continue", 12) == 0;
+}
+
 /* Names fixed by RFC 5322, independent of the locale. */
 static const char day_names[7][4] = {
     "Sun",

@@ -71,6 +71,12 @@ const struct http_field *http_find_field(
     const struct http_request *req, const char *name);
 
 /*
+ * Return true when an HTTP/1.1 request asks for a 100 Continue before
+ * its client sends the body (RFC 9110, section 10.1.1).
+ */
+bool http_expects_continue(const struct http_request *req);
+
+/*
  * Format a complete response with Server, Mime-Version, Date,
  * Content-Type, Content-Length and Connection: close, and the body.
  * Returns the length, or 0 when cap is too small or server or

@@ -1046,6 +1046,7 @@ static size_t
 finish_http(struct conn *c, const struct http_request *req,
     const char *head)
 {
+	static const char continue_reply[] = "HTTP/1.1 100 Continue\r\n\r\n";
 	char method[16];
 
 	if (!c->origin)
@@ -1073,10 +1074,14 @@ finish_http(struct conn *c, const struct http_request *req,
 		return 0;
 	}
 	http_body_init(c->http_body, c->http_req);
-	if (c->http_body->mode == HTTP_BODY_NONE)
+	if (c->http_body->mode == HTTP_BODY_NONE) {
 		answer_http(c);
-	else
-		set_state(c, CONN_HTTP_BODY);
+		return req->head_len;
+	}
+	/* A real server sends it, and curl would wait a second without it. */
+	if (http_expects_continue(c->http_req))
+		send_bytes(c, continue_reply, sizeof(continue_reply) - 1);
+	set_state(c, CONN_HTTP_BODY);
 	return req->head_len;
 }
 

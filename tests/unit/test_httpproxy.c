@@ -240,6 +240,41 @@ content_length_values(void **state)
 }
 
 static void
+expect_continue(void **state)
+{
+	struct http_request req;
+	struct result res;
+
+	(void)state;
+	res = parse_text("POST http://a/ HTTP/1.1\r\n"
+			 "Content-Length: 5\r\n"
+			 "Expect: 100-Continue\r\n\r\n",
+	    &req);
+	assert_int_equal(res.r, PARSE_OK);
+	assert_true(http_expects_continue(&req));
+
+	res = parse_text("POST http://a/ HTTP/1.0\r\n"
+			 "Content-Length: 5\r\n"
+			 "Expect: 100-continue\r\n\r\n",
+	    &req);
+	assert_int_equal(res.r, PARSE_OK);
+	assert_false(http_expects_continue(&req));
+
+	res = parse_text("POST http://a/ HTTP/1.1\r\n"
+			 "Content-Length: 5\r\n"
+			 "Expect: 100-continuex\r\n\r\n",
+	    &req);
+	assert_int_equal(res.r, PARSE_OK);
+	assert_false(http_expects_continue(&req));
+
+	res = parse_text("POST http://a/ HTTP/1.1\r\n"
+			 "Content-Length: 5\r\n\r\n",
+	    &req);
+	assert_int_equal(res.r, PARSE_OK);
+	assert_false(http_expects_continue(&req));
+}
+
+static void
 transfer_encoding_chunked(void **state)
 {
 	struct http_request req;
@@ -656,6 +691,7 @@ main(void)
 	    cmocka_unit_test(bare_lf_and_leading_blank_lines),
 	    cmocka_unit_test(content_length_values),
 	    cmocka_unit_test(transfer_encoding_chunked),
+	    cmocka_unit_test(expect_continue),
 	    cmocka_unit_test(origin_form_keeps_fields),
 	    cmocka_unit_test(methods_and_versions),
 	    cmocka_unit_test(junk_rejected_before_lf),
