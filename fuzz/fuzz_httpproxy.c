@@ -75,6 +75,7 @@ check_request(const struct http_request *req, const char *buf, size_t size)
 
 	http_find_field(req, "Host");
 	http_find_field(req, "Content-Length");
+	http_expects_continue(req);
 	http_format_response(out, sizeof(out), 200, "squid/3.5.27",
 	    "text/plain", req->host, strlen(req->host));
 }
