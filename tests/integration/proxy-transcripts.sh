@@ -38,10 +38,10 @@ else
 	pass "runner rejects a mismatch"
 fi
 
-# A refused client that sends more than the sensor reads before its
-# answer still gets the whole answer and a clean end of stream: closing
+# A rejected client that sends more than the sensor reads before its
+# reply still gets the whole 400 and a clean end of stream.  Closing
 # with input unread would make the kernel send a reset instead.
-expect_eq "answer and end after unread input" "400 EOF" "$(python3 - \
+expect_eq "reply and end after unread input" "400 EOF" "$(python3 - \
     "$http" <<'PY'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
@@ -60,9 +60,9 @@ print(got.split(b" ")[1].decode() if b" " in got else "nothing", end)
 PY
 )"
 
-# That wait for the client's end has a deadline: a byte now and then
-# must not keep the connection open.
-expect_eq "trickle after the answer cut off" "cut" "$(python3 - \
+# The wait for the client's end of stream has a deadline, so a byte
+# now and then must not keep the connection open.
+expect_eq "trickle after the reply cut off" "cut" "$(python3 - \
     "$http" <<'PY'
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
