@@ -1398,6 +1398,11 @@ free_bev(struct conn *c)
 		bufferevent_free(c->bev);
 		return;
 	}
+	/*
+	 * The filter may be inside its own read loop, which would call
+	 * read_cb again with the session freed after this returns.
+	 */
+	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(under, NULL, tls_linger_done, tls_linger_event,
 	    c->bev);
