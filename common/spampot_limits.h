@@ -154,8 +154,9 @@
 
 /*
  * After its last reply a plain connection half-closes and reads what
- * the peer still sends, for at most this many seconds and bytes, then
- * closes.  Closing with input unread makes the kernel send a reset,
+ * the peer still sends, for at most this many seconds and bytes (give
+ * or take one read), then closes.  Before that, a closing connection
+ * has WRITE_TIMEOUT seconds in all to send its last replies.  Closing with input unread makes the kernel send a reset,
  * which may destroy the last reply before the peer has read it.
  */
 #define LINGER_TIMEOUT   2
@@ -168,6 +169,14 @@
  * while its previous message is being committed.
  */
 #define CONN_INPUT_MAX (HTTP_HEAD_MAX + 4096)
+
+/*
+ * Bytes of replies queued for a peer that does not read them.  Past
+ * this the sensor stops reading the peer's input, so a client that
+ * pipelines commands without reading their replies cannot grow the
+ * queue, and reads again once half of it has drained.
+ */
+#define CONN_OUTPUT_MAX 65536
 
 /* Open connections from one source address. */
 #define CONN_PER_IP_MAX 64

@@ -145,6 +145,7 @@ struct conn {
 	const char *personality;
 	const char *hostname;
 	bool smtp_paused;
+	bool output_paused;		/* over CONN_OUTPUT_MAX, not reading */
 	enum { TLS_OFF, TLS_HANDSHAKE, TLS_ON } tls_state;
 	const char *tls_version;	/* OpenSSL's static names, once TLS_ON */
 	const char *tls_cipher;
@@ -1477,6 +1478,45 @@ static const step_fn steps[] = {
 	[CONN_CLOSING] = NULL,
 };
 
+/* Reading resumes: the peer took half of what was queued for it. */
+static void
+output_drained_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	conn_hold(c);
+	c->output_paused = false;
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	bufferevent_setcb(bev, read_cb, NULL, event_cb, c);
+	if (c->state != CONN_CLOSING && !c->smtp_paused) {
+		bufferevent_enable(bev, EV_READ);
+		process_input(c);
+	}
+	conn_release(c);
+}
+
+/*
+ * Return true, and stop reading, when more than CONN_OUTPUT_MAX bytes
+ * wait for a peer that does not read its replies.
+ */
+static bool
+output_full(struct conn *c)
+{
+	struct bufferevent *bev = c->bev;
+
+	if (c->output_paused)
+		return true;
+	if (c->state == CONN_CLOSING ||
+	    evbuffer_get_length(bufferevent_get_output(bev)) <=
+		CONN_OUTPUT_MAX)
+		return false;
+	c->output_paused = true;
+	bufferevent_disable(bev, EV_READ);
+	bufferevent_setwatermark(bev, EV_WRITE, CONN_OUTPUT_MAX / 2, 0);
+	bufferevent_setcb(bev, read_cb, output_drained_cb, event_cb, c);
+	return true;
+}
+
 static void
 process_input(struct conn *c)
 {
@@ -1492,6 +1532,8 @@ process_input(struct conn *c)
 			c->bytes_in += len - c->input_seen;
 		c->input_seen = len;
 		if (len == 0 || steps[c->state] == NULL)
+			break;
+		if (output_full(c))
 			break;
 		if (!steps[c->state](c, in, len))
 			break;
@@ -1670,6 +1712,8 @@ closing_write_cb(struct bufferevent *bev, void *arg)
 static void
 conn_close(struct conn *c, const char *reason)
 {
+	struct timeval flush_tv = { WRITE_TIMEOUT, 0 };
+
 	if (c->end_reason == NULL)
 		c->end_reason = reason;
 	if (c->state == CONN_CLOSING)
@@ -1677,8 +1721,9 @@ conn_close(struct conn *c, const char *reason)
 	/* The duration excludes the linger that follows. */
 	c->end_usec = now_usec();
 	set_state(c, CONN_CLOSING);
+	/* WRITE_TIMEOUT restarts at each write, so bound the flush too. */
 	if (c->timer != NULL)
-		evtimer_del(c->timer);
+		evtimer_add(c->timer, &flush_tv);
 	if (c->banner_timer != NULL)
 		evtimer_del(c->banner_timer);
 	if (c->bev == NULL ||
@@ -1688,6 +1733,7 @@ conn_close(struct conn *c, const char *reason)
 	}
 	bufferevent_disable(c->bev, EV_READ);
 	/* A write error or timeout ends it too, through event_cb. */
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	bufferevent_setcb(c->bev, NULL, closing_write_cb, event_cb, c);
 }
 
@@ -1752,7 +1798,7 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	conn_hold(c);
 	if (c->state == CONN_CLOSING) {
-		/* The linger after the last reply is over. */
+		/* Closing took too long: sending the last replies or after. */
 		if (c->bev != NULL)
 			bufferevent_disable(c->bev, EV_READ);
 		c->finished = true;
@@ -1774,7 +1820,7 @@ session_committed(struct conn *c, bool ok)
 		c->smtp_paused = false;
 		smtp_status(c, smtp_stored(c->smtp, ok));
 	}
-	if (c->state == CONN_SMTP && !c->smtp_paused) {
+	if (c->state == CONN_SMTP && !c->smtp_paused && !c->output_paused) {
 		bufferevent_enable(c->bev, EV_READ);
 		process_input(c);
 	}

@@ -312,6 +312,35 @@ def attack_data(args, stop, stats):
     stop.wait()
 
 
+def attack_noread(args, stop, stats):
+    """EHLO after EHLO, pipelined, with no reply ever read.
+
+    Each EHLO costs the client 20 bytes and the sensor a reply several
+    times as long, so the replies the sensor queues must stay bounded
+    however much the client sends.
+    """
+    def one(i):
+        c = SmtpClient(args.smtp_port, attacker_address(i), timeout=10.0)
+        c.reply()
+        s = c.sock
+        # A small receive buffer keeps the replies in the sensor.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.setblocking(False)
+        chunk, sent = b"EHLO flood.example\r\n" * 3000, 0
+        while not stop.is_set() and sent < args.bytes:
+            try:
+                sent += s.send(chunk)
+            except BlockingIOError:
+                time.sleep(0.01)
+            except OSError:
+                stats["closed_by_sensor"] += 1
+                break
+        stats["bytes_sent"] += sent
+        s.close()
+    run_threads(one, args.connections)
+    stop.wait()
+
+
 def lying_headers(port_relay, port_proxy):
     """(name, port, bytes): headers whose length fields lie."""
     v2_sig = b"\r\n\r\n\x00\r\nQUIT\n"
@@ -389,6 +418,7 @@ ATTACKS = {
     "hugeline": attack_hugeline,
     "data": attack_data,
     "lying": attack_lying,
+    "noread": attack_noread,
 }
 
 
