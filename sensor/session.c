@@ -1427,11 +1427,14 @@ tls_ready(struct conn *c)
 static void
 smtp_status(struct conn *c, enum smtp_status st)
 {
+	const char *why;
+
 	if (st == SMTP_PAUSED) {
 		c->smtp_paused = true;
 		bufferevent_disable(c->bev, EV_READ);
 	} else if (st == SMTP_CLOSE) {
-		conn_close(c, "quit");
+		why = smtp_close_reason(c->smtp);
+		conn_close(c, why != NULL ? why : "quit");
 	} else if (st == SMTP_STARTTLS) {
 		start_tls(c);
 	}

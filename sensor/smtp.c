@@ -90,6 +90,7 @@ struct smtp_session {
 	char client_ip[64];
 	uint64_t seed;
 	enum smtp_state state;
+	const char *close_reason; /* of ST_CLOSED, a static string or NULL */
 
 	/*
 	 * The start of a command line whose LF has not come yet, or NULL.
@@ -298,10 +299,14 @@ reply(struct smtp_session *s, enum smtp_reply r, const char *arg)
 	s->host->send(s->host->ctx, out, pos);
 }
 
-/* Send a 421 and stop reading. */
+/*
+ * Send the last reply and stop reading.  why names the end in the
+ * session.end event, or is NULL where the caller names it.
+ */
 static void
-reply_close(struct smtp_session *s, enum smtp_reply r)
+reply_close(struct smtp_session *s, enum smtp_reply r, const char *why)
 {
+	s->close_reason = why;
 	reply(s, r, NULL);
 	set_state(s, ST_CLOSED);
 }
@@ -485,7 +490,7 @@ do_mail(struct smtp_session *s, const char *arg)
 	enum smtp_reply r;
 
 	if (s->seq >= SMTP_MESSAGES_PER_SESSION_MAX) {
-		reply_close(s, SMTP_R_TOO_MANY_MESSAGES);
+		reply_close(s, SMTP_R_TOO_MANY_MESSAGES, "too-many-messages");
 		return;
 	}
 	if (p == NULL || *(p = skip_spaces(p)) == '\0') {
@@ -706,7 +711,7 @@ static void
 do_quit(struct smtp_session *s, const char *arg)
 {
 	(void)arg;
-	reply_close(s, SMTP_R_QUIT);
+	reply_close(s, SMTP_R_QUIT, "quit");
 }
 
 /* SMTP AUTH (RFC 4954) with the SASL mechanisms the personalities offer. */
@@ -1236,7 +1241,7 @@ static void
 check_errors(struct smtp_session *s)
 {
 	if (s->errors >= SMTP_ERRORS_MAX && s->state != ST_CLOSED)
-		reply_close(s, SMTP_R_TOO_MANY_ERRORS);
+		reply_close(s, SMTP_R_TOO_MANY_ERRORS, "too-many-errors");
 }
 
 static void
@@ -1582,8 +1587,8 @@ smtp_timeout(struct smtp_session *s, bool total)
 		set_state(s, ST_CLOSED);
 		return;
 	}
-	reply_close(
-	    s, s->state == ST_DATA ? SMTP_R_TIMEOUT_DATA : SMTP_R_TIMEOUT);
+	reply_close(s,
+	    s->state == ST_DATA ? SMTP_R_TIMEOUT_DATA : SMTP_R_TIMEOUT, NULL);
 }
 
 void
@@ -1592,7 +1597,7 @@ smtp_shutdown(struct smtp_session *s)
 	if (s->state == ST_TLS)
 		set_state(s, ST_CLOSED);
 	else if (s->state != ST_CLOSED)
-		reply_close(s, SMTP_R_SHUTDOWN);
+		reply_close(s, SMTP_R_SHUTDOWN, NULL);
 }
 
 void
@@ -1615,6 +1620,12 @@ bool
 smtp_closed(const struct smtp_session *s)
 {
 	return s->state == ST_CLOSED;
+}
+
+const char *
+smtp_close_reason(const struct smtp_session *s)
+{
+	return s->close_reason;
 }
 
 void

@@ -178,6 +178,13 @@ void smtp_shutdown(struct smtp_session *s);
 bool smtp_closed(const struct smtp_session *s);
 
 /*
+ * Return why the emulator closed the session ("quit",
+ * "too-many-errors", "too-many-messages"), or NULL when it closed on
+ * its host's request: a timeout or the sensor's shutdown.
+ */
+const char *smtp_close_reason(const struct smtp_session *s);
+
+/*
  * Counters for the close event.
  */
 struct smtp_stats {

@@ -227,6 +227,7 @@ test_states_follow_commands(void **state)
 	assert_int_equal(feed(f, "QUIT\r\n"), SMTP_CLOSE);
 	assert_string_equal(f->h.trace, "ready -> closed");
 	assert_true(smtp_closed(f->s));
+	assert_string_equal(smtp_close_reason(f->s), "quit");
 }
 
 static void
@@ -555,6 +556,7 @@ test_errors_limit_closes(void **state)
 			     "421 4.7.0 mx.example.net "
 			     "Error: too many errors"),
 	    1);
+	assert_string_equal(smtp_close_reason(f->s), "too-many-errors");
 }
 
 static void
@@ -639,6 +641,7 @@ test_timeout_and_shutdown(void **state)
 	assert_string_equal(
 	    f->h.out, "421 4.4.2 mx.example.net Error: timeout exceeded\r\n");
 	assert_true(smtp_closed(f->s));
+	assert_null(smtp_close_reason(f->s));
 	/* A closed session sends nothing more and consumes nothing. */
 	smtp_shutdown(f->s);
 	smtp_timeout(f->s, true);
