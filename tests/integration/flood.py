@@ -247,8 +247,11 @@ def smtp_attacker(args, source):
     return c
 
 
-def stream(args, stop, stats, sock, chunk):
-    """Send chunk until stop or --bytes, draining replies; return codes."""
+def stream(args, stop, stats, sock, chunk, drain=True):
+    """Send chunk until stop or --bytes; return the replies drained.
+
+    With drain false, no reply is read at all.
+    """
     sock.setblocking(False)
     sent, replies = 0, b""
     while not stop.is_set() and sent < args.bytes:
@@ -259,6 +262,8 @@ def stream(args, stop, stats, sock, chunk):
         except OSError:
             stats["closed_by_sensor"] += 1
             break
+        if not drain:
+            continue
         try:
             data = sock.recv(65536)
             if data == b"":
@@ -322,21 +327,11 @@ def attack_noread(args, stop, stats):
     def one(i):
         c = SmtpClient(args.smtp_port, attacker_address(i), timeout=10.0)
         c.reply()
-        s = c.sock
         # A small receive buffer keeps the replies in the sensor.
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        s.setblocking(False)
-        chunk, sent = b"EHLO flood.example\r\n" * 3000, 0
-        while not stop.is_set() and sent < args.bytes:
-            try:
-                sent += s.send(chunk)
-            except BlockingIOError:
-                time.sleep(0.01)
-            except OSError:
-                stats["closed_by_sensor"] += 1
-                break
-        stats["bytes_sent"] += sent
-        s.close()
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stream(args, stop, stats, c.sock, b"EHLO flood.example\r\n" * 3000,
+               drain=False)
+        c.close()
     run_threads(one, args.connections)
     stop.wait()
 

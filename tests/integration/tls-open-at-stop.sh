@@ -9,29 +9,15 @@
 . "$TESTS/integration/lib.sh"
 
 start_smtp_sensor
+export PYTHONPATH="$TESTS/integration${PYTHONPATH:+:$PYTHONPATH}"
 
 # The client prints "ready" once TLS is up, then the first reply that
 # the sensor sends unasked, or "closed" if none came.
 python3 - "$smtp" >"$WORK/client.log" 2>&1 <<'PY' &
-import socket, ssl, sys
+import sys
+from starttls_client import reply, starttls
 
-def reply(f):
-    line = f.readline()
-    while line[3:4] == b"-":
-        line = f.readline()
-    return line.decode(errors="replace").strip()
-
-ctx = ssl.create_default_context()
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
-plain = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
-f = plain.makefile("rb")
-reply(f)
-plain.sendall(b"EHLO client.example\r\n")
-reply(f)
-plain.sendall(b"STARTTLS\r\n")
-if not reply(f).startswith("220"):
-    sys.exit("STARTTLS was not accepted")
+plain, ctx = starttls(int(sys.argv[1]))
 tls = ctx.wrap_socket(plain, server_hostname="mx.test-isp.example")
 f = tls.makefile("rb")
 tls.sendall(b"EHLO client.example\r\n")
@@ -59,25 +45,10 @@ expect_eq "shutdown reply under TLS" 421 \
 start_sensor "$WORK/sensor.conf" "$smtp"
 expect_eq "NOOP and QUIT in one read under TLS" "250 221" "$(python3 - \
     "$smtp" 2>&1 <<'PY'
-import socket, ssl, sys
+import ssl, sys
+from starttls_client import starttls
 
-def reply(f):
-    line = f.readline()
-    while line[3:4] == b"-":
-        line = f.readline()
-    return line.decode(errors="replace").strip()
-
-ctx = ssl.create_default_context()
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
-plain = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
-f = plain.makefile("rb")
-reply(f)
-plain.sendall(b"EHLO client.example\r\n")
-reply(f)
-plain.sendall(b"STARTTLS\r\n")
-if not reply(f).startswith("220"):
-    sys.exit("STARTTLS was not accepted")
+plain, ctx = starttls(int(sys.argv[1]))
 # Memory BIOs let the client choose how its TLS records are sent.
 incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
 tls = ctx.wrap_bio(incoming, outgoing, server_hostname="mx.test-isp.example")

@@ -242,36 +242,30 @@ content_length_values(void **state)
 static void
 expect_continue(void **state)
 {
+	static const struct {
+		const char *head;
+		bool expects;
+	} cases[] = {
+		{ "POST http://a/ HTTP/1.1\r\nContent-Length: 5\r\n"
+		  "Expect: 100-Continue\r\n\r\n",
+		    true },
+		{ "POST http://a/ HTTP/1.0\r\nContent-Length: 5\r\n"
+		  "Expect: 100-continue\r\n\r\n",
+		    false },
+		{ "POST http://a/ HTTP/1.1\r\nContent-Length: 5\r\n"
+		  "Expect: 100-continuex\r\n\r\n",
+		    false },
+		{ "POST http://a/ HTTP/1.1\r\nContent-Length: 5\r\n\r\n",
+		    false },
+	};
 	struct http_request req;
-	struct result res;
+	size_t i;
 
 	(void)state;
-	res = parse_text("POST http://a/ HTTP/1.1\r\n"
-			 "Content-Length: 5\r\n"
-			 "Expect: 100-Continue\r\n\r\n",
-	    &req);
-	assert_int_equal(res.r, PARSE_OK);
-	assert_true(http_expects_continue(&req));
-
-	res = parse_text("POST http://a/ HTTP/1.0\r\n"
-			 "Content-Length: 5\r\n"
-			 "Expect: 100-continue\r\n\r\n",
-	    &req);
-	assert_int_equal(res.r, PARSE_OK);
-	assert_false(http_expects_continue(&req));
-
-	res = parse_text("POST http://a/ HTTP/1.1\r\n"
-			 "Content-Length: 5\r\n"
-			 "Expect: 100-continuex\r\n\r\n",
-	    &req);
-	assert_int_equal(res.r, PARSE_OK);
-	assert_false(http_expects_continue(&req));
-
-	res = parse_text("POST http://a/ HTTP/1.1\r\n"
-			 "Content-Length: 5\r\n\r\n",
-	    &req);
-	assert_int_equal(res.r, PARSE_OK);
-	assert_false(http_expects_continue(&req));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(parse_text(cases[i].head, &req).r, PARSE_OK);
+		assert_int_equal(http_expects_continue(&req), cases[i].expects);
+	}
 }
 
 static void
