@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -571,14 +572,44 @@ heartbeat_current(const char *spool, char *buf, size_t size)
 }
 
 /*
- * Whether the mirror's events file was ingested to its last byte.
- * NOTE: a file cut mid-line by a sensor crash never is, so it is never
- * confirmed and stays on the sensor until an operator removes it.
+ * Return true when bytes from..size of the file at path hold no line
+ * end: the cut last line that a sensor crash leaves, or the zeros of
+ * blocks that never reached the disk.
+ */
+static bool
+cut_line_only(const char *path, uint64_t from, uint64_t size)
+{
+	char buf[65536];
+	bool cut = true;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	while (cut && from < size) {
+		n = pread(fd, buf, sizeof(buf), (off_t)from);
+		if (n <= 0)
+			cut = false;
+		else if (memchr(buf, '\n', (size_t)n) != NULL)
+			cut = false;
+		else
+			from += (uint64_t)n;
+	}
+	close(fd);
+	return cut;
+}
+
+/*
+ * Return true when the mirror's events file, a closed one, was ingested
+ * to its last line end.  A sensor never writes again to a closed file, so what
+ * follows that line end was cut by a crash.  The batch it belonged to
+ * was never acknowledged, so confirming the file loses no message.
  */
 static bool
 events_ingested(struct collect *c, const struct job *job, const struct entry *e)
 {
 	char path[PATH_MAX], key[PATH_MAX];
+	uint64_t read_to;
 	sqlite3_stmt *st;
 	struct stat sb;
 	bool done = false;
@@ -589,8 +620,17 @@ events_ingested(struct collect *c, const struct job *job, const struct entry *e)
 		return false;
 	st = db_stmt(c->db, STMT_FILE_FIND);
 	db_bind_text(st, 1, key);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		done = (uint64_t)sqlite3_column_int64(st, 0) == e->size;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		read_to = (uint64_t)sqlite3_column_int64(st, 0);
+		done = read_to == e->size ||
+		    (read_to < e->size && cut_line_only(path, read_to, e->size));
+		if (done && read_to < e->size)
+			fprintf(stderr,
+			    "%s: %s: %s: %" PRIu64 " bytes after the last "
+			    "line end, cut by a crash, were not ingested\n",
+			    progname, job->sensor->name, e->path,
+			    e->size - read_to);
+	}
 	sqlite3_reset(st);
 	return done;
 }

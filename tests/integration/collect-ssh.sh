@@ -208,8 +208,12 @@ expect_eq "another run changes no row" "$before" \
     "$(db_digest "$WORK/collect.db")"
 
 # Confirm: a restart closes a's events file.  The list names it and
-# the bodies of all ingested messages, and never the open file.
+# the bodies of all ingested messages, and never the open file.  The
+# closed file ends in a line cut short, as a crash mid-append leaves
+# it.  It is still confirmed, because the sensor never completes it.
 stop_named a
+cut_events=$(ls "$WORK/a/spool/events" | sort | tail -n 1)
+printf '{"@timestamp":"2026-12-04T' >>"$WORK/a/spool/events/$cut_events"
 start_named a "$port_a"
 send_mail "$port_a" a-after || fail "swaks to a after the restart"
 for _ in $(seq 50); do
@@ -226,6 +230,14 @@ expect_line confirm '^a: ok: .* 6 files confirmed'
 list=$WORK/mirror/.state/a/confirm.txt
 grep -qx "events/$old_events" "$list" && pass "closed events file listed" ||
     fail "events/$old_events not in the confirm list"
+grep -qx "events/$cut_events" "$list" && pass "file with a cut line listed" ||
+    fail "events/$cut_events, cut mid-line, not in the confirm list"
+if grep -q "events/$cut_events: 26 bytes after the last line end" \
+    "$WORK/collect-confirm.err"; then
+	pass "cut line reported"
+else
+	fail "cut line not reported: $(cat "$WORK/collect-confirm.err")"
+fi
 grep -qx "events/$new_events" "$list" && fail "the open events file was listed" ||
     pass "open events file not listed"
 expect_eq "bodies listed" 5 "$(grep -c '^bodies/' "$list")"
