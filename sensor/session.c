@@ -1362,11 +1362,29 @@ start_tls(struct conn *c)
 	bufferevent_enable(tls, EV_READ | EV_WRITE);
 }
 
+/*
+ * A TLS filter that outlives its session until the socket has sent its
+ * last records.  It is no longer counted against the connection caps,
+ * so it gets a deadline as well as the write timeout.
+ */
+struct tls_linger {
+	struct bufferevent *filter;
+	struct event *deadline;
+};
+
+static void
+tls_linger_end(struct tls_linger *tl)
+{
+	bufferevent_free(tl->filter);
+	event_free(tl->deadline);
+	free(tl);
+}
+
 static void
 tls_linger_done(struct bufferevent *socket_bev, void *arg)
 {
 	(void)socket_bev;
-	bufferevent_free(arg);
+	tls_linger_end(arg);
 }
 
 static void
@@ -1374,20 +1392,31 @@ tls_linger_event(struct bufferevent *socket_bev, short what, void *arg)
 {
 	(void)socket_bev;
 	(void)what;
-	bufferevent_free(arg);
+	tls_linger_end(arg);
+}
+
+static void
+tls_linger_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	tls_linger_end(arg);
 }
 
 /*
  * Free the connection's bufferevent.  A TLS filter hands its last
  * records to the socket's bufferevent, which may still hold them:
  * freeing both at once would drop the final reply, so the filter
- * lingers, unowned, until the socket has sent them or failed.
+ * lingers, unowned, until the socket has sent them, failed, or
+ * LINGER_TIMEOUT has passed.
  */
 static void
 free_bev(struct conn *c)
 {
 	struct timeval wtv = { WRITE_TIMEOUT, 0 };
+	struct timeval deadline = { LINGER_TIMEOUT, 0 };
 	struct bufferevent *under;
+	struct tls_linger *tl;
 
 	if (c->tls_state == TLS_OFF) {
 		bufferevent_free(c->bev);
@@ -1399,16 +1428,24 @@ free_bev(struct conn *c)
 		bufferevent_free(c->bev);
 		return;
 	}
+	tl = xmalloc(sizeof(*tl));
+	tl->filter = c->bev;
+	tl->deadline = evtimer_new(c->srv->base, tls_linger_deadline, tl);
+	if (tl->deadline == NULL) {
+		free(tl);
+		bufferevent_free(c->bev);
+		return;
+	}
 	/*
 	 * The filter may be inside its own read loop, which would call
 	 * read_cb again with the session freed after this returns.
 	 */
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-	bufferevent_setcb(under, NULL, tls_linger_done, tls_linger_event,
-	    c->bev);
+	bufferevent_setcb(under, NULL, tls_linger_done, tls_linger_event, tl);
 	bufferevent_set_timeouts(under, NULL, &wtv);
 	bufferevent_enable(under, EV_WRITE);
+	evtimer_add(tl->deadline, &deadline);
 }
 
 /* The handshake finished: the SMTP session starts over, encrypted. */
