@@ -1365,7 +1365,9 @@ start_tls(struct conn *c)
 /*
  * A TLS filter that outlives its session until the socket has sent its
  * last records.  It is no longer counted against the connection caps,
- * so it gets a deadline as well as the write timeout.
+ * so it gets a deadline as well as the write timeout.  NOTE: no test
+ * reaches this path, which needs the kernel's socket buffers full when
+ * the session ends: on loopback they take every reply a test queues.
  */
 struct tls_linger {
 	struct bufferevent *filter;
