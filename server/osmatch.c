@@ -7,6 +7,7 @@
 #include "osmatch.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,9 @@
 
 /* Label bytes kept: p0f names and flavors are a few dozen bytes. */
 #define OS_LABEL_MAX 128
+
+/* Bytes of an error message that names the p0f database's path. */
+#define OS_ERROR_MAX (PATH_MAX + 128)
 
 /* Malformed p0f database lines reported one by one. */
 #define OS_DB_WARNINGS_SHOWN 5
@@ -103,6 +107,7 @@ struct os_matcher {
 	FILE *log;
 	struct p0f_db *p0f;
 	bool p0f_tried;
+	char p0f_error[OS_ERROR_MAX]; /* why p0f is NULL once tried */
 	sqlite3_stmt *stmts[OS_STMT_COUNT];
 	struct os_entry *cache; /* 2 * OS_CACHE_MAX slots */
 	size_t cached;
@@ -192,23 +197,51 @@ warn_line(void *arg, int line, const char *why)
 		    progname, w->path, line, why);
 }
 
-/* The p0f database, read on first use; NULL when it cannot be read. */
+int
+os_matcher_load(struct os_matcher *m, char *err, size_t errlen)
+{
+	struct warn_state w = {m->log, m->p0f_path, 0};
+	const char *reason = NULL;
+
+	if (m->p0f_tried) {
+		bufprintf(err, errlen, "%s", m->p0f_error);
+		return m->p0f != NULL ? 0 : -1;
+	}
+	m->p0f_tried = true;
+	m->p0f = p0f_db_load(m->p0f_path, warn_line, &w, &reason);
+	if (m->p0f == NULL)
+		bufprintf(m->p0f_error, sizeof(m->p0f_error),
+		    "cannot read p0f database %s: %s", m->p0f_path, reason);
+	else if (p0f_db_signatures(m->p0f) == 0) {
+		/*
+		 * Any file parses, because unknown sections and lines are
+		 * skipped.  Matching with no signature would turn every
+		 * stored class into Unknown.
+		 */
+		bufprintf(m->p0f_error, sizeof(m->p0f_error),
+		    "no p0f signatures in %s (no sig line under"
+		    " [tcp:request])",
+		    m->p0f_path);
+		p0f_db_free(m->p0f);
+		m->p0f = NULL;
+	}
+	bufprintf(err, errlen, "%s", m->p0f_error);
+	return m->p0f != NULL ? 0 : -1;
+}
+
+/* The p0f database, read on first use; NULL when it is not usable. */
 static const struct p0f_db *
 p0f(struct os_matcher *m)
 {
-	struct warn_state w = {m->log, m->p0f_path, 0};
-	const char *err = NULL;
+	char err[OS_ERROR_MAX];
 
 	if (m->p0f_tried)
 		return m->p0f;
-	m->p0f_tried = true;
-	m->p0f = p0f_db_load(m->p0f_path, warn_line, &w, &err);
-	if (m->p0f == NULL && m->log != NULL)
+	if (os_matcher_load(m, err, sizeof(err)) < 0 && m->log != NULL)
 		fprintf(m->log,
-		    "%s: warning: cannot read p0f database %s: %s;"
-		    " operating systems stay Unknown until 'spampot"
-		    " reclassify --p0f FILE' runs\n",
-		    progname, m->p0f_path, err);
+		    "%s: warning: %s; operating systems stay Unknown until"
+		    " 'spampot reclassify --p0f FILE' runs\n",
+		    progname, err);
 	return m->p0f;
 }
 
@@ -511,8 +544,9 @@ static const char reclassify_help[] =
     "or " P0F_DB_DEFAULT_PATH ")\n"
     "  -h, --help  show this help and exit\n"
     "\n"
-    "Exit status: 0 on success; 1 when either database cannot be read;\n"
-    "2 on invalid arguments.\n";
+    "Exit status: 0 on success; 1 when either database cannot be read\n"
+    "or the p0f file has no signature, and then nothing changes; 2 on\n"
+    "invalid arguments.\n";
 
 int
 cmd_reclassify(int argc, char **argv)
@@ -565,10 +599,12 @@ cmd_reclassify(int argc, char **argv)
 		return 1;
 	}
 	m = os_matcher_new(db, p0f_path, stderr);
-	if (os_rematch(m, true, &changed, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s: %s\n", progname, err);
+	/* Load first, so that an unusable file changes nothing. */
+	if (os_matcher_load(m, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: reclassify: %s\n", progname, err);
 		rc = 1;
-	} else if (p0f(m) == NULL) {
+	} else if (os_rematch(m, true, &changed, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", progname, err);
 		rc = 1;
 	} else {
 		printf(

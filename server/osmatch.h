@@ -27,13 +27,20 @@ const char *os_default_p0f_path(void);
 
 /*
  * A matcher for db reading the p0f database at p0f_path (NULL: the
- * default) when it first needs it.  When that file cannot be read, one
- * warning goes to log and every signature stays Unknown and unmatched,
- * so that a later run with the file matches it.
+ * default) when it first needs it.  When that file cannot be read or
+ * has no signature, one warning goes to log and every signature stays Unknown
+ * and unmatched, so that a later run with the file matches it.
  */
 struct os_matcher *os_matcher_new(
     struct db *db, const char *p0f_path, FILE *log);
 void os_matcher_free(struct os_matcher *m);
+
+/*
+ * Read the p0f database now rather than on first use.  Returns 0, or
+ * -1 with err set when the file cannot be read or has no signature,
+ * in which case the matcher works as without the file.
+ */
+int os_matcher_load(struct os_matcher *m, char *err, size_t errlen);
 
 /*
  * Forget the cached signature ids, which a rolled back transaction

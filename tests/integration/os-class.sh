@@ -142,6 +142,27 @@ expect_eq "raw signature kept" "$windows_sig" \
 expect_eq "Unix emails after reclassify" 3 \
     "$(os_emails "$WORK/report2.json" Unix)"
 
+# A file without signatures, such as the sensor's config, parses as an
+# empty p0f database.  reclassify rejects it and changes nothing, where
+# matching with it would turn every class into Unknown.
+if "$SPAMPOT" reclassify --db "$WORK/spampot.db" --p0f "$WORK/sensor.conf" \
+    >"$WORK/reclassify-empty.out" 2>&1; then
+	fail "reclassify accepted a file without p0f signatures"
+fi
+grep -q "no p0f signatures in $WORK/sensor.conf" "$WORK/reclassify-empty.out" ||
+	fail "reclassify error: $(cat "$WORK/reclassify-empty.out")"
+expect_eq "session after a reclassify without signatures" "Unix|Testix 9" \
+    "$(sql "SELECT os_class, os_label FROM session
+	WHERE session_id = 'crafted-w'")"
+expect_eq "address after a reclassify without signatures" "Unix" \
+    "$(sql "SELECT os_class FROM ip WHERE ip = '198.51.100.7'")"
+"$SPAMPOT" ingest --db "$WORK/third.db" --p0f "$WORK/sensor.conf" \
+    "$WORK/spool" >/dev/null 2>"$WORK/ingest3.err" || fail "third ingest"
+grep -q "warning: no p0f signatures in $WORK/sensor.conf" "$WORK/ingest3.err" ||
+	fail "no warning about a p0f database without signatures"
+expect_eq "unmatched without signatures" 0 \
+    "$(sqlite3 "$WORK/third.db" 'SELECT count(*) FROM os_signature WHERE matched = 1')"
+
 # Without a database, ingest warns and leaves the signatures unmatched;
 # a report given one matches them.
 SPAMPOT_P0F="$WORK/missing.fp" "$SPAMPOT" ingest --db "$WORK/second.db" \
