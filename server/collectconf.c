@@ -5,6 +5,7 @@
 #include "collector.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,14 +15,21 @@
 #include "spampot_limits.h"
 #include "util.h"
 
-enum key_type { KEY_STRING, KEY_INT, KEY_BOOL, KEY_LOAD };
+enum key_type { KEY_STRING, KEY_INT, KEY_BOOL, KEY_LOAD, KEY_CHOICE };
 
 struct key {
 	const char *name;
 	enum key_type type;
 	size_t offset;
 	long min, max;
+	const char *const *choices; /* KEY_CHOICE: NULL-terminated */
 };
+
+/* Largest max-load accepted; a larger value can only be a typo. */
+#define LOAD_MAX 100000
+
+/* ssh's StrictHostKeyChecking values that still check a known key. */
+static const char *const host_key_checks[] = {"yes", "accept-new", NULL};
 
 #define C(field) offsetof(struct collector_conf, field)
 #define S(field) offsetof(struct sensor_conf, field)
@@ -31,7 +39,7 @@ static const struct key collector_keys[] = {
     {"database", KEY_STRING, C(database), 0, 0},
     {"geo", KEY_STRING, C(geo), 0, 0},
     {"known-hosts", KEY_STRING, C(known_hosts), 0, 0},
-    {"host-key-check", KEY_STRING, C(host_key_check), 0, 0},
+    {"host-key-check", KEY_CHOICE, C(host_key_check), 0, 0, host_key_checks},
     {"parallel", KEY_INT, C(parallel), 1, 64},
     {"connect-timeout", KEY_INT, C(connect_timeout), 1, 3600},
     {"io-timeout", KEY_INT, C(io_timeout), 1, 86400},
@@ -101,44 +109,99 @@ conf_defaults(struct collector_conf *conf)
 	conf->collect_stale_s = 3600;
 }
 
+/* Store a choice among k->choices, or describe them in err. */
+static int
+set_choice(void *field, const struct key *k, const char *value, int line,
+    char *err, size_t errlen)
+{
+	const char *const *c;
+	size_t used;
+
+	for (c = k->choices; *c != NULL; c++)
+		if (strcmp(value, *c) == 0) {
+			free(*(char **)field);
+			*(char **)field = xstrdup(value);
+			return 0;
+		}
+	used =
+	    (size_t)snprintf(err, errlen, "line %d: %s must be", line, k->name);
+	for (c = k->choices; *c != NULL && used < errlen; c++)
+		used += (size_t)snprintf(err + used, errlen - used, "%s %s",
+		    c == k->choices    ? ""
+			: c[1] == NULL ? " or"
+				       : ",",
+		    *c);
+	if (used < errlen)
+		snprintf(err + used, errlen - used, ", not \"%s\"", value);
+	return -1;
+}
+
+/* Parse a finite load above 0 and at most LOAD_MAX; returns 0 or -1. */
+static int
+parse_load(const char *value, double *load)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(value, &end);
+	/* strtod accepts "nan" and "inf", which no load compares with. */
+	if (errno != 0 || end == value || *end != '\0' || !isfinite(d) ||
+	    d <= 0 || d > LOAD_MAX)
+		return -1;
+	*load = d;
+	return 0;
+}
+
 static int
 set_value(void *base, const struct key *k, const char *value, int line,
     char *err, size_t errlen)
 {
 	char *p = (char *)base + k->offset;
 	long n;
-	char *end;
-	double d;
 
 	switch (k->type) {
 	case KEY_STRING:
-		if (*value == '\0')
-			break;
+		if (*value == '\0') {
+			bufprintf(err, errlen, "line %d: missing value for %s",
+			    line, k->name);
+			return -1;
+		}
 		free(*(char **)p);
 		*(char **)p = xstrdup(value);
 		return 0;
 	case KEY_INT:
-		if (parse_long(value, k->min, k->max, &n) < 0)
-			break;
+		if (parse_long(value, k->min, k->max, &n) < 0) {
+			bufprintf(err, errlen,
+			    "line %d: %s must be a number from %ld to %ld,"
+			    " not \"%s\"",
+			    line, k->name, k->min, k->max, value);
+			return -1;
+		}
 		*(int *)p = (int)n;
 		return 0;
 	case KEY_BOOL:
-		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
-			break;
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
+			bufprintf(err, errlen,
+			    "line %d: %s must be yes or no, not \"%s\"", line,
+			    k->name, value);
+			return -1;
+		}
 		*(int *)p = strcmp(value, "yes") == 0;
 		return 0;
 	case KEY_LOAD:
-		errno = 0;
-		d = strtod(value, &end);
-		if (errno != 0 || end == value || *end != '\0' || d <= 0 ||
-		    d > 100000)
-			break;
-		*(double *)p = d;
+		if (parse_load(value, (double *)p) < 0) {
+			bufprintf(err, errlen,
+			    "line %d: %s must be a number above 0 and at most"
+			    " %d, not \"%s\"",
+			    line, k->name, LOAD_MAX, value);
+			return -1;
+		}
 		return 0;
+	case KEY_CHOICE:
+		return set_choice(p, k, value, line, err, errlen);
 	}
-	bufprintf(err, errlen, "line %d: invalid value for %s: \"%s\"", line,
-	    k->name, value);
-	return -1;
+	abort();
 }
 
 static const struct key *
@@ -276,14 +339,7 @@ check_conf(struct collector_conf *conf, char *err, size_t errlen)
 	if (conf->mirror == NULL)
 		conf->mirror = xstrdup("mirror");
 	if (conf->host_key_check == NULL)
-		conf->host_key_check = xstrdup("yes");
-	if (strcmp(conf->host_key_check, "yes") != 0 &&
-	    strcmp(conf->host_key_check, "accept-new") != 0) {
-		bufprintf(err, errlen,
-		    "host-key-check must be yes or accept-new, not \"%s\"",
-		    conf->host_key_check);
-		return -1;
-	}
+		conf->host_key_check = xstrdup(host_key_checks[0]);
 	if (conf->known_hosts != NULL && !safe_word(conf->known_hosts, "")) {
 		bufprintf(err, errlen,
 		    "known-hosts may not start with '-' or hold blanks or"
