@@ -362,8 +362,13 @@ collector_conf_load(
 
 	conf_defaults(conf);
 	if ((text = read_file(path, CONFIG_SIZE_MAX, &len)) == NULL) {
-		bufprintf(
-		    err, errlen, "cannot read %s: %s", path, strerror(errno));
+		/* A first run finds no default file: name the option. */
+		bufprintf(err, errlen, "cannot read %s: %s%s", path,
+		    strerror(errno),
+		    strcmp(path, COLLECTOR_DEFAULT_CONFIG) == 0
+			? "; create it, or name the collector configuration"
+			  " with --config FILE"
+			: "");
 		return -1;
 	}
 	if (ini_parse(text, len, on_key, conf, msg, sizeof(msg)) < 0 ||

@@ -378,47 +378,127 @@ format_opt(char *buf, size_t size, int64_t v, const char *unit)
 		bufprintf(buf, size, "%lld%s", (long long)v, unit);
 }
 
-static void
-print_text_row(
-    const struct collector_conf *conf, const struct sensor_status *st)
-{
-	char age[24], daemon[24], ntp[24], disk[24], load[16], coll[32];
-	char m15[24], today[24];
+/* The columns of the text table.  REASON comes last and is not padded. */
+enum status_column {
+	COL_SENSOR,
+	COL_VERDICT,
+	COL_HEARTBEAT,
+	COL_DAEMON,
+	COL_NTP,
+	COL_DISK,
+	COL_LOAD,
+	COL_COLLECT,
+	COL_15MIN,
+	COL_TODAY,
+	COL_REASON,
+	COL_COUNT
+};
 
-	format_opt(age, sizeof(age),
+static const struct {
+	const char *title;
+	bool right; /* counts line up on their last digit */
+} status_columns[COL_COUNT] = {
+    [COL_SENSOR] = {"SENSOR", false},
+    [COL_VERDICT] = {"VERDICT", false},
+    [COL_HEARTBEAT] = {"HEARTBEAT", false},
+    [COL_DAEMON] = {"DAEMON", false},
+    [COL_NTP] = {"NTP", false},
+    [COL_DISK] = {"DISK", false},
+    [COL_LOAD] = {"LOAD", false},
+    [COL_COLLECT] = {"COLLECT", false},
+    [COL_15MIN] = {"15MIN", true},
+    [COL_TODAY] = {"TODAY", true},
+    [COL_REASON] = {"REASON", false},
+};
+
+/*
+ * One sensor's row of the text table, formatted before any is printed.
+ * A sensor name is the widest cell: two 64-bit numbers take 41 bytes.
+ */
+struct text_row {
+	char cell[COL_COUNT - 1][SENSOR_NAME_MAX + 1];
+	char reason[sizeof(((struct sensor_status *)0)->reason)];
+};
+
+static void
+format_text_row(const struct collector_conf *conf,
+    const struct sensor_status *st, struct text_row *row)
+{
+	char(*cell)[sizeof(row->cell[0])] = row->cell;
+
+	bufprintf(cell[COL_SENSOR], sizeof(cell[0]), "%s", st->sensor->name);
+	bufprintf(
+	    cell[COL_VERDICT], sizeof(cell[0]), "%s", level_names[st->verdict]);
+	format_opt(cell[COL_HEARTBEAT], sizeof(cell[0]),
 	    st->have_heartbeat ? st->heartbeat_age_s : -1, "s");
 	if (fresh(conf, st) && st->accepting > 0)
-		bufprintf(
-		    daemon, sizeof(daemon), "up/%lld", (long long)st->pid);
+		bufprintf(cell[COL_DAEMON], sizeof(cell[0]), "up/%lld",
+		    (long long)st->pid);
 	else
-		bufprintf(daemon, sizeof(daemon), "down");
+		bufprintf(cell[COL_DAEMON], sizeof(cell[0]), "down");
 	if (!st->have_heartbeat)
-		bufprintf(ntp, sizeof(ntp), "-");
+		bufprintf(cell[COL_NTP], sizeof(cell[0]), "-");
 	else
-		bufprintf(ntp, sizeof(ntp), "%s/%lldus",
+		bufprintf(cell[COL_NTP], sizeof(cell[0]), "%s/%lldus",
 		    st->clock_synchronized ? "sync" : "unsync",
 		    (long long)st->esterror_us);
 	if (!st->have_heartbeat || st->disk_free_bytes < 0)
-		bufprintf(disk, sizeof(disk), "-");
+		bufprintf(cell[COL_DISK], sizeof(cell[0]), "-");
 	else
-		bufprintf(disk, sizeof(disk), "%lldM%s",
+		bufprintf(cell[COL_DISK], sizeof(cell[0]), "%lldM%s",
 		    (long long)(st->disk_free_bytes / (1024 * 1024)),
 		    st->capture_paused ? "/paused" : "");
 	if (!st->have_heartbeat || isnan(st->load_1m))
-		bufprintf(load, sizeof(load), "-");
+		bufprintf(cell[COL_LOAD], sizeof(cell[0]), "-");
 	else
-		bufprintf(load, sizeof(load), "%.2f", st->load_1m);
+		bufprintf(cell[COL_LOAD], sizeof(cell[0]), "%.2f", st->load_1m);
 	if (st->last_ok_age_s < 0)
-		bufprintf(coll, sizeof(coll), "never");
+		bufprintf(cell[COL_COLLECT], sizeof(cell[0]), "never");
 	else
-		bufprintf(coll, sizeof(coll), "%llds/%.1fs",
+		bufprintf(cell[COL_COLLECT], sizeof(cell[0]), "%llds/%.1fs",
 		    (long long)st->last_ok_age_s,
 		    (double)st->last_ok_duration_ms / 1000);
-	format_opt(m15, sizeof(m15), st->messages_15m, "");
-	format_opt(today, sizeof(today), st->messages_today, "");
-	printf("%-16s %-7s %-9s %-12s %-16s %-12s %-6s %-14s %6s %7s  %s\n",
-	    st->sensor->name, level_names[st->verdict], age, daemon, ntp, disk,
-	    load, coll, m15, today, st->reason[0] ? st->reason : "-");
+	format_opt(cell[COL_15MIN], sizeof(cell[0]), st->messages_15m, "");
+	format_opt(cell[COL_TODAY], sizeof(cell[0]), st->messages_today, "");
+	bufprintf(row->reason, sizeof(row->reason), "%s",
+	    st->reason[0] ? st->reason : "-");
+}
+
+/* Print one line: cells padded to width, then the reason. */
+static void
+print_text_line(const char *const cells[COL_COUNT], const int width[COL_COUNT])
+{
+	int c;
+
+	for (c = 0; c < COL_REASON; c++)
+		printf(status_columns[c].right ? "%*s " : "%-*s ", width[c],
+		    cells[c]);
+	printf(" %s\n", cells[COL_REASON]);
+}
+
+/* Print the table with each column as wide as its widest cell. */
+static void
+print_text_table(const struct text_row *rows, size_t n)
+{
+	const char *cells[COL_COUNT];
+	int width[COL_COUNT], c;
+	size_t i;
+
+	for (c = 0; c < COL_COUNT; c++) {
+		cells[c] = status_columns[c].title;
+		width[c] = (int)strlen(cells[c]);
+	}
+	for (i = 0; i < n; i++)
+		for (c = 0; c < COL_REASON; c++)
+			if ((int)strlen(rows[i].cell[c]) > width[c])
+				width[c] = (int)strlen(rows[i].cell[c]);
+	print_text_line(cells, width);
+	for (i = 0; i < n; i++) {
+		for (c = 0; c < COL_REASON; c++)
+			cells[c] = rows[i].cell[c];
+		cells[COL_REASON] = rows[i].reason;
+		print_text_line(cells, width);
+	}
 }
 
 static const char status_usage[] =
@@ -466,8 +546,8 @@ init_status(struct sensor_status *st, const struct sensor_conf *s)
 }
 
 json_t *
-status_all_json(const struct collector_conf *conf, struct db *db,
-    int64_t now, bool *any_down)
+status_all_json(const struct collector_conf *conf, struct db *db, int64_t now,
+    bool *any_down)
 {
 	json_t *rows = json_array();
 	struct sensor_status st;
@@ -493,6 +573,7 @@ show_status(const struct collector_conf *conf, bool json)
 	const char *db_path =
 	    conf->database ? conf->database : db_default_path();
 	int64_t now = (int64_t)time(NULL);
+	struct text_row *text_rows = NULL;
 	struct sensor_status st;
 	json_t *rows = json_array();
 	struct db *db;
@@ -504,10 +585,7 @@ show_status(const struct collector_conf *conf, bool json)
 	if ((db = db_open(db_path, false, err, sizeof(err))) == NULL)
 		fprintf(stderr, "%s: %s\n", progname, err);
 	if (!json)
-		printf("%-16s %-7s %-9s %-12s %-16s %-12s %-6s %-14s %6s %7s  "
-		       "%s\n",
-		    "SENSOR", "VERDICT", "HEARTBEAT", "DAEMON", "NTP", "DISK",
-		    "LOAD", "COLLECT", "15MIN", "TODAY", "REASON");
+		text_rows = xcalloc(conf->nsensors, sizeof(*text_rows));
 	for (i = 0; i < conf->nsensors; i++) {
 		init_status(&st, &conf->sensors[i]);
 		read_heartbeat(conf, &st, now);
@@ -519,12 +597,14 @@ show_status(const struct collector_conf *conf, bool json)
 		if (json)
 			json_array_append_new(rows, status_json(conf, &st));
 		else
-			print_text_row(conf, &st);
+			format_text_row(conf, &st, &text_rows[i]);
 	}
 	if (json) {
 		json_dumpf(rows, stdout, JSON_INDENT(2));
 		putchar('\n');
-	}
+	} else
+		print_text_table(text_rows, conf->nsensors);
+	free(text_rows);
 	json_decref(rows);
 	db_close(db);
 	return rc;

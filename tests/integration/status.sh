@@ -109,4 +109,43 @@ expect_eq "messages still counted" 2 "$(jq -r '.[0].messages.today' "$WORK/stale
 status=0
 "$SPAMPOT" status --config "$conf" --format yaml >/dev/null 2>&1 || status=$?
 expect_eq "invalid --format" 2 "$status"
+# Columns as wide as their widest cell: a long name and a clock error of
+# 16 s are wider than their titles, and every row must still line up.
+wide=$WORK/wide.conf
+collector_head "$wide" "$WORK/mirror" "$WORK/status.db"
+local_sensor "$wide" a-sensor-name-wider-than-its-column
+local_sensor "$wide" live
+mkdir -p "$WORK/a-sensor-name-wider-than-its-column/spool"
+printf '{"@timestamp":"%s","process.pid":4242,"listeners":[{"accepting":true}],"clock.synchronized":false,"clock.esterror_us":16000000,"disk.free_bytes":1073741824000,"capture.paused":true,"load.1m":0.68}\n' \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    >"$WORK/a-sensor-name-wider-than-its-column/spool/heartbeat.json"
+"$SPAMPOT" status --config "$wide" >"$WORK/wide.txt" 2>/dev/null || true
+grep -q 'unsync/16000000us' "$WORK/wide.txt" ||
+	fail "no wide NTP cell in: $(cat "$WORK/wide.txt")"
+# Left-aligned cells start under their title, the two counts end under
+# theirs, and the reason starts under REASON.
+misaligned=$(python3 - "$WORK/wide.txt" <<'PY'
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+titles = [(m.start(), m.end()) for m in re.finditer(r"\S+", lines[0])]
+for line in lines[1:]:
+    cells = [(m.start(), m.end()) for m in re.finditer(r"\S+", line)]
+    for i in range(10):
+        right = i in (8, 9)
+        if cells[i][right] != titles[i][right]:
+            print("column %d of: %s" % (i + 1, line))
+    if cells[10][0] != titles[10][0]:
+        print("reason of: %s" % line)
+PY
+)
+expect_eq "misaligned cells in the wide table" "" "$misaligned"
+
+# Without --config and with no default file, the error names the option.
+if [ ! -e /etc/spampot/collector.conf ]; then
+	status=0
+	"$SPAMPOT" status >/dev/null 2>"$WORK/noconf.err" || status=$?
+	expect_eq "status exit without a configuration" 1 "$status"
+	grep -q 'cannot read /etc/spampot/collector.conf: .*--config FILE' \
+	    "$WORK/noconf.err" || fail "no --config hint: $(cat "$WORK/noconf.err")"
+fi
 finish
