@@ -225,7 +225,15 @@ read_capture(const char *path, struct host_table *t, struct capture_counts *n)
 	int r;
 
 	if ((pcap = pcap_open_offline(path, errbuf)) == NULL) {
-		fprintf(stderr, "%s: fingerprint: %s\n", progname, errbuf);
+		/* libpcap names the file only when it cannot open it. */
+		if (strstr(errbuf, path) != NULL)
+			fprintf(
+			    stderr, "%s: fingerprint: %s\n", progname, errbuf);
+		else
+			fprintf(stderr,
+			    "%s: fingerprint: %s: %s; expected a pcap or"
+			    " pcapng capture\n",
+			    progname, path, errbuf);
 		return -1;
 	}
 	if ((skip = find_link_type(pcap_datalink(pcap))) == NULL) {
@@ -428,6 +436,14 @@ cmd_fingerprint(int argc, char **argv)
 		    "%s: fingerprint: cannot read p0f database %s: %s;"
 		    " install p0f or pass --fp FILE\n",
 		    progname, fp_path, err);
+		return 1;
+	}
+	if (p0f_db_signatures(db) == 0) {
+		fprintf(stderr,
+		    "%s: fingerprint: no p0f signatures in %s (no sig line"
+		    " under [tcp:request]); pass a p0f v3 database with --fp\n",
+		    progname, fp_path);
+		p0f_db_free(db);
 		return 1;
 	}
 	if (warnings.count > DB_WARNINGS_SHOWN)

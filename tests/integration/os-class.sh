@@ -68,6 +68,15 @@ PY
     >"$WORK/fingerprint.json" 2>"$WORK/fingerprint.err" ||
 	fail "fingerprint: $(cat "$WORK/fingerprint.err")"
 
+# A file that is not a capture is named in the error.
+if "$SPAMPOT" fingerprint --pcap "$WORK/sensor.conf" >/dev/null \
+    2>"$WORK/fingerprint-conf.err"; then
+	fail "fingerprint accepted a config file as a capture"
+fi
+grep -q "fingerprint: $WORK/sensor.conf: unknown file format" \
+    "$WORK/fingerprint-conf.err" ||
+	fail "fingerprint error: $(cat "$WORK/fingerprint-conf.err")"
+
 # field JSON_LINES ADDRESS KEY
 field() {
 	python3 -c '

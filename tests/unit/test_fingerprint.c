@@ -264,12 +264,24 @@ usage_errors(void **state)
 	    "/nonexistent/p0f.fp", NULL};
 	char *no_file[] = {"fingerprint", "--pcap", "/nonexistent/x.pcap",
 	    "--fp", (char *)p->db, NULL};
+	/* Any text parses as a p0f database, one without signatures. */
+	char *no_signatures[] = {"fingerprint", "--pcap", (char *)p->pcap,
+	    "--fp", (char *)p->out, NULL};
+	struct capture c;
+	FILE *fp;
 
 	assert_int_equal(cmd_fingerprint(3, no_pcap), 2);
 	assert_int_equal(cmd_fingerprint(5, bad_format), 2);
 	assert_int_equal(cmd_fingerprint(4, extra), 2);
 	assert_int_equal(cmd_fingerprint(5, no_db), 1);
 	assert_int_equal(cmd_fingerprint(5, no_file), 1);
+
+	capture_open(&c, p->pcap, DLT_EN10MB);
+	capture_close(&c);
+	assert_non_null(fp = fopen(p->out, "w"));
+	fputs("[collector]\nparallel = 2\n", fp);
+	fclose(fp);
+	assert_int_equal(cmd_fingerprint(5, no_signatures), 1);
 }
 
 int
