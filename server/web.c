@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -24,13 +25,23 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "collector.h"
 #include "commands.h"
 #include "spampot_limits.h"
 #include "util.h"
+
+/*
+ * Bytes of a request's path written to a failure's log line.  Our own
+ * paths are under 64 bytes; more shows only how long a probe was.
+ */
+#define WEB_LOG_PATH_MAX 160
 
 /* Largest certificate or key file read for TLS. */
 #define WEB_PEM_MAX (1024 * 1024)
@@ -56,6 +67,7 @@ struct reply {
 	const char *disposition; /* Content-Disposition, or NULL */
 	const char *cache;       /* Cache-Control */
 	const char *method;      /* the request's, for the log */
+	const char *path;        /* the request's URI as sent, for the log */
 	const char *reason;      /* static text of an error, for the log */
 };
 
@@ -478,23 +490,51 @@ authorized(struct web *web, struct MHD_Connection *c)
 }
 
 /*
- * Log a failed request with the status and our own reason text.  The
- * URI is left out: it is the client's bytes, and the reason names what
- * was wrong with it.
+ * Copy the path of a request URI, without its query, for a log line.
+ * The copy is cut after WEB_LOG_PATH_MAX bytes, with "..." marking the
+ * cut.  Control bytes, quotes, backslashes and non-ASCII bytes become
+ * \xHH, so that a client cannot forge or break a log line.
  */
 static void
-log_failure(const char *method, int status, const char *reason)
+escape_path(const char *uri, char *out, size_t size)
 {
-	char safe_method[16];
+	size_t i, n = 0;
+	unsigned char ch;
+
+	for (i = 0; uri[i] != '\0' && uri[i] != '?' && i < WEB_LOG_PATH_MAX;
+	     i++) {
+		ch = (unsigned char)uri[i];
+		if (n + 5 > size)
+			break;
+		if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\')
+			n += (size_t)snprintf(out + n, size - n, "\\x%02x", ch);
+		else
+			out[n++] = (char)ch;
+	}
+	if (uri[i] != '\0' && uri[i] != '?' && n + 4 <= size) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+}
+
+/* Log a failed request with its path, the status and our reason text. */
+static void
+log_failure(
+    const char *method, const char *path, int status, const char *reason)
+{
+	char safe_method[16], safe_path[4 * WEB_LOG_PATH_MAX + 4];
 	size_t i;
 
 	strlcpy_(safe_method, method, sizeof(safe_method));
 	for (i = 0; safe_method[i] != '\0'; i++)
 		if (safe_method[i] < 'A' || safe_method[i] > 'Z')
 			safe_method[i] = '?';
+	escape_path(path != NULL ? path : "-", safe_path, sizeof(safe_path));
 	logmsg(status >= 500 ? "error" : NULL,
-	    "web: request failed: method=%s status=%d reason=\"%s\"",
-	    safe_method, status, reason != NULL ? reason : "-");
+	    "web: request failed: method=%s path=\"%s\" status=%d"
+	    " reason=\"%s\"",
+	    safe_method, safe_path, status, reason != NULL ? reason : "-");
 }
 
 static enum MHD_Result
@@ -506,7 +546,7 @@ send_reply(struct web *web, struct MHD_Connection *c, struct reply *r)
 	size_t i;
 
 	if (r->status >= 400)
-		log_failure(r->method, r->status, r->reason);
+		log_failure(r->method, r->path, r->status, r->reason);
 	resp = MHD_create_response_from_buffer(
 	    r->len, r->body, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
@@ -555,13 +595,14 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 {
 	struct web *web = cls;
 	struct request *req = *req_cls;
-	struct reply r = {.status = 500, .method = method};
+	struct reply r = {.status = 500, .method = method, .path = url};
 	struct web_uri *uri;
 	const char *why = "invalid request";
 	int status;
 
-	(void)url;
 	(void)version;
+	if (req != NULL && req->raw_uri != NULL)
+		r.path = req->raw_uri;
 	(void)upload_data;
 	/* A body is refused before it is read: the first call has none. */
 	if (*upload_data_size != 0)
@@ -841,8 +882,87 @@ parse_options(int argc, char **argv, struct web_options *o)
 	return -1;
 }
 
+/*
+ * Bind and listen on ss ourselves, so that a failure is reported with
+ * its errno rather than in libmicrohttpd's words.  Returns the socket,
+ * or -1 with errno set.
+ */
+static int
+open_listener(const struct sockaddr_storage *ss)
+{
+	socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						  : sizeof(struct sockaddr_in);
+	int fd, on = 1, saved;
+
+	fd = socket(
+	    ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+	    (ss->ss_family == AF_INET6 &&
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) <
+		    0) ||
+	    bind(fd, (const struct sockaddr *)ss, len) < 0 ||
+	    listen(fd, SOMAXCONN) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+static int
+no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)arg;
+	return 0;
+}
+
+/*
+ * Check that pem[0] is a PEM certificate and pem[1] the unencrypted PEM
+ * private key for it, so that a bad file is named before anything is
+ * bound.  Returns 0, or -1 after printing the cause.
+ */
+static int
+check_pems(const struct web_options *o, char *pem[2])
+{
+	const char *problem = NULL, *path = NULL;
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	BIO *bio;
+
+	if ((bio = BIO_new_mem_buf(pem[0], -1)) != NULL) {
+		cert = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
+		BIO_free(bio);
+	}
+	if ((bio = BIO_new_mem_buf(pem[1], -1)) != NULL) {
+		key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+		BIO_free(bio);
+	}
+	if (cert == NULL) {
+		problem = "invalid certificate: no PEM certificate in it";
+		path = o->cert;
+	} else if (key == NULL) {
+		problem = "invalid key: no unencrypted PEM private key in it";
+		path = o->key;
+	} else if (X509_check_private_key(cert, key) != 1) {
+		problem = "key does not match the certificate";
+		path = o->key;
+	}
+	if (problem != NULL)
+		fprintf(stderr, "%s: web: %s: %s\n", progname, path, problem);
+	ERR_clear_error();
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	return problem != NULL ? -1 : 0;
+}
+
 static struct MHD_Daemon *
-start_daemon(struct web *web, struct sockaddr_storage *ss, char *pem[2])
+start_daemon(struct web *web, int fd, struct sockaddr_storage *ss, char *pem[2])
 {
 	unsigned int flags =
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_AUTO;
@@ -852,7 +972,7 @@ start_daemon(struct web *web, struct sockaddr_storage *ss, char *pem[2])
 	if (pem[0] != NULL)
 		flags |= MHD_USE_TLS;
 	return MHD_start_daemon(flags, 0, NULL, NULL, handle, web,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)ss,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)WEB_CONNECTIONS_MAX,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    (unsigned int)WEB_CONNECTIONS_PER_IP,
@@ -888,7 +1008,7 @@ read_pems(const struct web_options *o, char *pem[2])
 		    progname);
 		return -1;
 	}
-	return 0;
+	return pem[0] != NULL ? check_pems(o, pem) : 0;
 }
 
 /* Serve until SIGINT or SIGTERM; returns the exit status. */
@@ -898,7 +1018,7 @@ serve(struct web *web, const struct web_options *o, struct sockaddr_storage *ss)
 	char *pem[2] = {NULL, NULL}, err[512];
 	struct MHD_Daemon *d = NULL;
 	sigset_t set;
-	int sig, rc = 1;
+	int sig, fd, rc = 1;
 
 	if (read_pems(o, pem) < 0)
 		goto done;
@@ -917,9 +1037,16 @@ serve(struct web *web, const struct web_options *o, struct sockaddr_storage *ss)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if ((d = start_daemon(web, ss, pem)) == NULL) {
-		fprintf(stderr, "%s: web: cannot listen on %s\n", progname,
-		    o->listen);
+	if ((fd = open_listener(ss)) < 0) {
+		fprintf(stderr, "%s: web: cannot listen on %s: %s\n", progname,
+		    o->listen, strerror(errno));
+		goto done;
+	}
+	if ((d = start_daemon(web, fd, ss, pem)) == NULL) {
+		/* libmicrohttpd has printed why. */
+		fprintf(stderr, "%s: web: cannot start the server on %s\n",
+		    progname, o->listen);
+		close(fd);
 		goto done;
 	}
 	logmsg(NULL, "web: listening on %s://%s",
