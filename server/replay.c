@@ -336,7 +336,7 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "Usage: %s replay [OPTIONS] SOURCE...\n"
+	    "usage: %s replay [OPTIONS] SOURCE...\n"
 	    "\n"
 	    "Send real spam through a running sensor, as spammers would: each\n"
 	    "message goes over a SOCKS5, SOCKS4a or HTTP CONNECT tunnel, or\n"
@@ -377,12 +377,12 @@ usage(FILE *out)
 	    "                        data for the sensor, never contacted\n"
 	    "  --groups LIST         corpus groups to send (default %s)\n"
 	    "  --timeout SECONDS     connect and I/O timeout (default %d)\n"
-	    "  --help                print this help and exit\n"
+	    "  -h, --help            show this help and exit\n"
 	    "\n"
 	    "A message counts as delivered only when the sensor answers 250 to\n"
 	    "its final dot.  Exit status: 0 when every message was delivered,\n"
 	    "1 when any failed (each failure is printed with its file and the\n"
-	    "reply), 2 on a usage error.\n",
+	    "reply) or a SOURCE cannot be read, 2 on a usage error.\n",
 	    progname, DEFAULT_JOBS, DEFAULT_GROUPS, DEFAULT_TIMEOUT);
 }
 
@@ -602,6 +602,7 @@ apply_option(int c, char *arg, struct options *opt)
 		opt->bind = strcmp(arg, "none") == 0 ? NULL : arg;
 		opt->bind_set = true;
 		return 0;
+	case 'h':
 	case OPT_HELP:
 		usage(stdout);
 		return 1;
@@ -632,7 +633,7 @@ parse_options(int argc, char **argv, struct options *opt)
 		return -1;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "+h", long_options, NULL)) != -1)
 		if ((c = apply_option(c, optarg, opt)) != 0)
 			return c < 0 ? -1 : 0;
 	if (optind >= argc) {
@@ -1490,9 +1491,10 @@ cmd_replay(int argc, char **argv)
 	run.opt = &opt;
 	if (resolve_sensor(&opt, &run) < 0)
 		return 2;
+	/* A SOURCE that cannot be read is a failure, not a usage error. */
 	for (i = first; i < argc; i++)
 		if (add_source(&list, argv[i], &opt) < 0)
-			return 2;
+			return 1;
 	if (list.count == 0) {
 		fprintf(stderr, "%s: no messages found in the sources given\n",
 		    progname);

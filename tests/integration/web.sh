@@ -50,6 +50,17 @@ service = proxy
 service-port = 8080"
 start_sensor "$WORK/sensor.conf" "$smtp"
 
+# replay takes -h like every command, and a SOURCE that cannot be read
+# is a failure (1), not a usage error (2).
+status=0
+"$SPAMPOT" replay -h >"$WORK/replay-help.txt" 2>&1 || status=$?
+expect_eq "replay -h exit status" 0 "$status"
+expect_eq "replay help's first word" usage: \
+    "$(head -n 1 "$WORK/replay-help.txt" | cut -d' ' -f1)"
+status=0
+"$SPAMPOT" replay "$WORK/missing.mbox" >/dev/null 2>&1 || status=$?
+expect_eq "replay of a missing file exit status" 1 "$status"
+
 if "$SPAMPOT" replay --limit 200 --jobs 4 --timeout 20 \
     --ports "smtp:$smtp:2,socks:$socks:2,http:$http:1" \
     "$CORPUS" >"$WORK/replay.log" 2>&1; then
