@@ -205,10 +205,15 @@ read_file(const char *path, size_t max, size_t *lenp)
 	size_t len = 0;
 	int fd, saved;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
 		return NULL;
 	if (fstat(fd, &st) < 0)
 		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		goto fail;
+	}
 	if (st.st_size < 0 || (size_t)st.st_size > max) {
 		errno = EFBIG;
 		goto fail;
@@ -238,6 +243,18 @@ fail:
 	close(fd);
 	errno = saved;
 	return NULL;
+}
+
+const char *
+read_file_error(int err, size_t max, char *buf, size_t buflen)
+{
+	if (err == EINVAL)
+		return "not a regular file";
+	if (err == EFBIG) {
+		snprintf(buf, buflen, "larger than the limit of %zu bytes", max);
+		return buf;
+	}
+	return strerror(err);
 }
 
 void

@@ -61,8 +61,15 @@ void format_rfc3339(int64_t usec, char buf[32]);
 /* Write the whole buffer, retrying on EINTR; returns 0 or -1. */
 int write_all(int fd, const void *buf, size_t len);
 
-/* Read a whole file of at most max bytes; returns NULL with errno set. */
+/*
+ * Read a whole regular file of at most max bytes.  Returns NULL with
+ * errno set: EINVAL for a file that is not regular (a FIFO, a device),
+ * EFBIG for one over max.
+ */
 char *read_file(const char *path, size_t max, size_t *lenp);
+
+/* Describe a read_file() error for a message, in buf where needed. */
+const char *read_file_error(int err, size_t max, char *buf, size_t buflen);
 
 /* Lowercase hex of len bytes into out (2 * len + 1 bytes). */
 void hex_encode(const unsigned char *in, size_t len, char *out);

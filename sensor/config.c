@@ -70,9 +70,9 @@ static int
 parse_bool(const char *key, const char *value, bool *out, int line,
     char *err, size_t errlen)
 {
-	if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0) {
+	if (strcmp(value, "yes") == 0) {
 		*out = true;
-	} else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0) {
+	} else if (strcmp(value, "no") == 0) {
 		*out = false;
 	} else {
 		snprintf(err, errlen, "line %d: %s must be yes or no, not \"%s\"",
@@ -640,7 +640,9 @@ config_load(const char *path, struct sensor_config *cfg, char *err,
 	int rc;
 
 	if (text == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "cannot read \"%s\": %s", path,
+		    read_file_error(errno, CONFIG_SIZE_MAX, inner,
+			sizeof(inner)));
 		return -1;
 	}
 	rc = config_parse(text, len, cfg, inner, sizeof(inner));

@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -168,8 +169,40 @@ config_load_missing_file(void **state)
 	assert_int_equal(
 	    config_load("no-such-dir/spampotd.conf", &cfg, err, sizeof(err)),
 	    -1);
-	assert_string_equal(
-	    err, "no-such-dir/spampotd.conf: No such file or directory");
+	assert_string_equal(err,
+	    "cannot read \"no-such-dir/spampotd.conf\": No such file or "
+	    "directory");
+}
+
+/* A FIFO, a directory or an oversized file: refused at once. */
+static void
+config_load_not_a_config_file(void **state)
+{
+	char dir[] = "/tmp/test-config.XXXXXX", path[64], err[512], want[128];
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fifo.conf", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a regular file"));
+	assert_int_equal(unlink(path), 0);
+
+	assert_int_equal(config_load(dir, &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "Is a directory"));
+
+	snprintf(path, sizeof(path), "%s/huge.conf", dir);
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fseek(f, CONFIG_SIZE_MAX, SEEK_SET), 0);
+	assert_int_equal(fputc('\n', f), '\n');
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "larger than the limit of %d bytes",
+	    CONFIG_SIZE_MAX);
+	assert_non_null(strstr(err, want));
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
 }
 
 static void
@@ -291,6 +324,12 @@ struct error_case {
 };
 
 static const struct error_case error_cases[] = {
+    {"[sensor]\nname = t\nname = u\n[listener a]\nport = 1\n", "line 3",
+	"\"name\" is already set on line 2"},
+    {"[listener a]\nport = 1\n[listener b]\nport = 2\nport = 3\n",
+	"line 5", "\"port\" is already set on line 4"},
+    {"[sensor]\nchroot = true\n[listener a]\nport = 1\n", "line 2",
+	"chroot must be yes or no, not \"true\""},
     {"[sensor]\ncolour = red\n[listener a]\nport = 1\n", "line 2",
 	"unknown key \"colour\" in [sensor]"},
     {"[listener a]\nport = 1\nname = x\n", "line 3",
@@ -615,6 +654,7 @@ main(void)
 	    cmocka_unit_test(shipped_config_parses),
 	    cmocka_unit_test(demo_config_parses),
 	    cmocka_unit_test(config_load_missing_file),
+	    cmocka_unit_test(config_load_not_a_config_file),
 	    cmocka_unit_test(minimal_config_defaults),
 	    cmocka_unit_test(every_sensor_key),
 	    cmocka_unit_test(listener_trusted_overrides_sensor),
