@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "spampot_limits.h"
@@ -51,8 +52,10 @@ parse_header(char *p, char *section, char *name, int lineno, char *err,
 		*space = '\0';
 		snprintf(name, CONFIG_LINE_MAX, "%s", trim(space + 1));
 		if (!valid_word(name)) {
-			snprintf(err, errlen, "line %d: invalid section name",
-			    lineno);
+			snprintf(err, errlen,
+			    "line %d: invalid section name \"%.64s\": use "
+			    "letters, digits, '-', '_' and '.'",
+			    lineno, name);
 			return -1;
 		}
 	}
@@ -64,9 +67,69 @@ parse_header(char *p, char *section, char *name, int lineno, char *err,
 	return 0;
 }
 
+/* The keys of the section being read, to catch one given twice. */
+struct seen_keys {
+	char *keys[CONFIG_SECTION_KEYS_MAX];
+	int lines[CONFIG_SECTION_KEYS_MAX];
+	int n;
+};
+
+static void
+seen_clear(struct seen_keys *seen)
+{
+	while (seen->n > 0)
+		free(seen->keys[--seen->n]);
+}
+
+/* Record key at lineno.  Returns 0, or -1 with err if the key repeats. */
+static int
+seen_add(struct seen_keys *seen, const char *key, int lineno, char *err,
+    size_t errlen)
+{
+	int i;
+
+	for (i = 0; i < seen->n; i++) {
+		if (strcmp(seen->keys[i], key) == 0) {
+			snprintf(err, errlen,
+			    "line %d: \"%s\" is already set on line %d of "
+			    "this section",
+			    lineno, key, seen->lines[i]);
+			return -1;
+		}
+	}
+	if (seen->n == CONFIG_SECTION_KEYS_MAX) {
+		snprintf(err, errlen,
+		    "line %d: more than %d keys in one section", lineno,
+		    CONFIG_SECTION_KEYS_MAX);
+		return -1;
+	}
+	seen->keys[seen->n] = strdup(key);
+	if (seen->keys[seen->n] == NULL) {
+		snprintf(err, errlen, "line %d: out of memory", lineno);
+		return -1;
+	}
+	seen->lines[seen->n++] = lineno;
+	return 0;
+}
+
+static int parse_lines(const char *text, size_t len, ini_handler handler,
+    void *ctx, struct seen_keys *seen, char *err, size_t errlen);
+
 int
 ini_parse(const char *text, size_t len, ini_handler handler, void *ctx,
     char *err, size_t errlen)
+{
+	struct seen_keys seen = { .n = 0 };
+	int rc;
+
+	rc = parse_lines(text, len, handler, ctx, &seen, err, errlen);
+	seen_clear(&seen);
+	return rc;
+}
+
+static int
+parse_lines(const char *text, size_t len, ini_handler handler, void *ctx,
+    struct seen_keys *seen, char *err, size_t errlen)
 {
 	char line[CONFIG_LINE_MAX + 1], section[CONFIG_LINE_MAX];
 	char name[CONFIG_LINE_MAX];
@@ -100,6 +163,7 @@ ini_parse(const char *text, size_t len, ini_handler handler, void *ctx,
 			if (parse_header(p, section, name, lineno, err,
 				errlen) < 0)
 				return -1;
+			seen_clear(seen);
 			if (handler(ctx, section, name[0] ? name : NULL, NULL,
 				NULL, lineno, err, errlen) != 0)
 				return -1;
@@ -122,6 +186,8 @@ ini_parse(const char *text, size_t len, ini_handler handler, void *ctx,
 			    p);
 			return -1;
 		}
+		if (seen_add(seen, p, lineno, err, errlen) < 0)
+			return -1;
 		if (handler(ctx, section, name[0] ? name : NULL, p,
 			trim(eq + 1), lineno, err, errlen) != 0)
 			return -1;

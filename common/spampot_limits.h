@@ -204,6 +204,14 @@
 #define CONFIG_LINE_MAX 1024
 #define CONFIG_SIZE_MAX (1024 * 1024)
 
+/*
+ * Keys in one section of a configuration file.  A key may appear once
+ * per section, and the reader compares each with those before it, so
+ * the bound also caps that cost.  The [sensor] section of
+ * spampotd.conf(5) has 28 keys.
+ */
+#define CONFIG_SECTION_KEYS_MAX 128
+
 /* Spool. */
 
 /*

@@ -142,18 +142,28 @@ stop_sensor() {
 # write_config FILE SECTIONS...: a sensor section for $WORK/spool plus
 # the listener sections given as text.
 write_config() {
-	local file=$1
+	local file=$1 extra
 	shift
+	extra=$(printf '%s\n' "$@")
+	# A key may appear once per section: a default gives way to the
+	# test's own line.
+	default() {
+		grep -qE "^$1[[:space:]]*=" <<<"$extra" ||
+		    printf '%s = %s\n' "$1" "$2"
+	}
 	{
-		printf '[sensor]\nname = test\nspool = %s/spool\n' "$WORK"
-		printf 'hostnames = mx.test-isp.example\n'
+		printf '[sensor]\n'
+		default name test
+		default spool "$WORK/spool"
+		default hostnames mx.test-isp.example
 		# As root (CI), the sensor must be told whom to run as.
 		# LeakSanitizer needs /proc, so the tests skip the chroot;
 		# the privileges test checks it with leak checks off.
 		if [ "$(id -u)" -eq 0 ]; then
-			printf 'user = nobody\nchroot = no\n'
+			default user nobody
+			default chroot no
 		fi
-		printf '%s\n' "$@"
+		printf '%s\n' "$extra"
 	} >"$file"
 }
 

@@ -558,8 +558,14 @@ static const struct ini_error_case ini_error_cases[] = {
     {BYTES("[ ]\n"), "line 1: invalid section header"},
     {BYTES("[s!]\n"), "line 1: invalid section header"},
     {BYTES("[s]x\n"), "line 1: invalid section header"},
-    {BYTES("[s a b]\n"), "line 1: invalid section name"},
-    {BYTES("[s a/b]\n"), "line 1: invalid section name"},
+    {BYTES("[s a b]\n"),
+	"line 1: invalid section name \"a b\": use letters, digits, '-', "
+	"'_' and '.'"},
+    {BYTES("[s a/b]\n"),
+	"line 1: invalid section name \"a/b\": use letters, digits, '-', "
+	"'_' and '.'"},
+    {BYTES("[s]\nk = 1\nk = 2\n"),
+	"line 3: \"k\" is already set on line 2 of this section"},
     {BYTES("[s]\nbad key = 1\n"), "line 2: invalid key"},
     {BYTES("[s]\n= 1\n"), "line 2: invalid key"},
     {BYTES("[s]\nk!y = 1\n"), "line 2: invalid key"},
@@ -585,6 +591,35 @@ ini_errors_name_line(void **state)
 		    -1);
 		assert_string_equal(err, c->err);
 	}
+}
+
+static void
+ini_section_keys_limit(void **state)
+{
+	static char text[16 * (CONFIG_SECTION_KEYS_MAX + 2)];
+	struct ini_log log;
+	char err[128], want[64];
+	size_t len;
+	int i;
+
+	(void)state;
+	/* CONFIG_SECTION_KEYS_MAX keys pass, and a new section starts over. */
+	len = (size_t)snprintf(text, sizeof(text), "[s]\n");
+	for (i = 0; i < CONFIG_SECTION_KEYS_MAX; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    "k%d = 1\n", i);
+	len += (size_t)snprintf(text + len, sizeof(text) - len, "[t]\nk0 = 1\n");
+	assert_int_equal(ini_parse_text(text, len, &log, err, sizeof(err)), 0);
+
+	/* One key more in a section is an error. */
+	len = (size_t)snprintf(text, sizeof(text), "[s]\n");
+	for (i = 0; i <= CONFIG_SECTION_KEYS_MAX; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    "k%d = 1\n", i);
+	assert_int_equal(ini_parse_text(text, len, &log, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "line %d: more than %d keys in one section",
+	    CONFIG_SECTION_KEYS_MAX + 2, CONFIG_SECTION_KEYS_MAX);
+	assert_string_equal(err, want);
 }
 
 static void
@@ -1049,6 +1084,7 @@ main(void)
 	    cmocka_unit_test(ini_empty_input),
 	    cmocka_unit_test(ini_errors_name_line),
 	    cmocka_unit_test(ini_line_length_limit),
+	    cmocka_unit_test(ini_section_keys_limit),
 	    cmocka_unit_test(ini_handler_stops_parse),
 	    cmocka_unit_test(cidr_parse_valid),
 	    cmocka_unit_test(cidr_parse_invalid),
