@@ -406,5 +406,11 @@ web_filter_parse(
 			return -1;
 		}
 	}
+	/* YYYY-MM-DD compares as text, as report --since and --until do. */
+	if (f->since[0] != '\0' && f->until[0] != '\0' &&
+	    strcmp(f->since, f->until) > 0) {
+		*why = "since is after until";
+		return -1;
+	}
 	return 0;
 }

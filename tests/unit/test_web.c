@@ -316,6 +316,8 @@ test_filter_valid(void **state)
 	assert_string_equal(f.until, "2024-12-31");
 	assert_string_equal(f.os, "Windows");
 	assert_int_equal(f.page, 3);
+	/* One day is a range of its own. */
+	assert_int_equal(filter("/m?since=2026-12-01&until=2026-12-01", &f), 0);
 	/* Empty values are unset filters, as from an empty form field. */
 	assert_int_equal(filter("/m?ip=&asn=&port=", &f), 0);
 	assert_int_equal(f.asn, -1);
@@ -336,6 +338,7 @@ test_filter_invalid(void **state)
 	    "/m?asn=+5",
 	    "/m?country=de",
 	    "/m?country=DEU",
+	    "/m?since=2026-12-05&until=2026-12-01",
 	    "/m?port=0",
 	    "/m?port=65536",
 	    "/m?port=25x",
