@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -128,6 +129,33 @@ parse_number(const char *key, const char *value, long min, long max,
 	return 0;
 }
 
+/*
+ * Return true for a DNS host name (RFC 1123): labels of 1 to 63
+ * letters, digits and hyphens, not starting or ending with a hyphen,
+ * joined by dots, 253 bytes in all at most.
+ */
+static bool
+valid_hostname(const char *name)
+{
+	size_t label = 0, i, n = strlen(name);
+
+	if (n == 0 || n > 253)
+		return false;
+	for (i = 0; i <= n; i++) {
+		if (name[i] == '.' || name[i] == '\0') {
+			if (label == 0 || label > 63 || name[i - 1] == '-')
+				return false;
+			label = 0;
+		} else if (isalnum((unsigned char)name[i]) ||
+		    (name[i] == '-' && label > 0)) {
+			label++;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
 static int
 parse_hostnames(struct sensor_config *cfg, const char *value, int line,
     char *err, size_t errlen)
@@ -138,10 +166,18 @@ parse_hostnames(struct sensor_config *cfg, const char *value, int line,
 	cfg->nhostnames = 0;
 	for (tok = strtok_r(buf, ", \t", &save); tok != NULL;
 	    tok = strtok_r(NULL, ", \t", &save)) {
-		if (cfg->nhostnames == CONFIG_HOSTNAMES_MAX ||
-		    strlen(tok) >= sizeof(cfg->hostnames[0])) {
+		if (cfg->nhostnames == CONFIG_HOSTNAMES_MAX) {
 			snprintf(err, errlen,
-			    "line %d: too many or too long host names", line);
+			    "line %d: more than %d host names", line,
+			    CONFIG_HOSTNAMES_MAX);
+			return -1;
+		}
+		if (!valid_hostname(tok)) {
+			snprintf(err, errlen,
+			    "line %d: invalid host name \"%.64s\": use "
+			    "labels of letters, digits and '-', joined by "
+			    "'.', 253 bytes at most",
+			    line, tok);
 			return -1;
 		}
 		strlcpy_(cfg->hostnames[cfg->nhostnames++], tok,
@@ -570,6 +606,55 @@ handle(void *arg, const char *section, const char *name, const char *key,
 	return listener_key(ctx->current, key, value, line, err, errlen);
 }
 
+bool
+config_is_mail_port(int port)
+{
+	return port == 25 || port == 587;
+}
+
+/* Reject a port of the tunnel lists that another rule takes first. */
+static int
+check_tunnel_ports(const struct sensor_config *cfg, char *err,
+    size_t errlen)
+{
+	const struct {
+		const char *key;
+		const int *ports;
+		int n;
+	} lists[] = {
+		{ "tunnel-http-ports", cfg->tunnel_http_ports,
+		    cfg->ntunnel_http_ports },
+		{ "tunnel-accept-ports", cfg->tunnel_accept_ports,
+		    cfg->ntunnel_accept_ports },
+	};
+	size_t i;
+	int j, k;
+
+	for (i = 0; i < NELEM(lists); i++) {
+		for (j = 0; j < lists[i].n; j++) {
+			if (config_is_mail_port(lists[i].ports[j])) {
+				snprintf(err, errlen,
+				    "%s: %d is a mail port, and a tunnel to "
+				    "it always goes to the SMTP emulator",
+				    lists[i].key, lists[i].ports[j]);
+				return -1;
+			}
+		}
+	}
+	for (j = 0; j < lists[0].n; j++) {
+		for (k = 0; k < lists[1].n; k++) {
+			if (lists[0].ports[j] == lists[1].ports[k]) {
+				snprintf(err, errlen,
+				    "port %d is in both tunnel-http-ports and "
+				    "tunnel-accept-ports",
+				    lists[0].ports[j]);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 static int
 check(struct sensor_config *cfg, char *err, size_t errlen)
 {
@@ -601,6 +686,8 @@ check(struct sensor_config *cfg, char *err, size_t errlen)
 			}
 		}
 	}
+	if (check_tunnel_ports(cfg, err, errlen) < 0)
+		return -1;
 	if (cfg->probe_relay && cfg->probe_relay_host[0] == '\0') {
 		snprintf(err, errlen,
 		    "probe-relay = yes needs probe-relay-host (address:port)");

@@ -106,6 +106,12 @@ int config_load(const char *path, struct sensor_config *cfg, char *err,
     size_t errlen);
 
 /* The trusted PROXY-protocol networks in force for listener l. */
+/*
+ * Return true for a mail port (25, 587).  A tunnel to one always leads
+ * to the SMTP emulator, so the tunnel port lists may not contain it.
+ */
+bool config_is_mail_port(int port);
+
 const struct cidr *config_trusted(const struct sensor_config *cfg,
     const struct listener_config *l, int *n);
 

@@ -542,11 +542,6 @@ start_smtp(struct conn *c)
 	smtp_greet(c->smtp);
 }
 
-static bool
-is_mail_port(int port)
-{
-	return port == 25 || port == 587;
-}
 
 static bool
 port_listed(const int *ports, int n, int port)
@@ -625,7 +620,7 @@ tunnel_kind(struct conn *c, const char *host, int port, struct listener **hop)
 	if (is_own_address(c, host) &&
 	    (*hop = listener_for_port(c->srv, port)) != NULL)
 		return TUNNEL_CHAIN;
-	if (is_mail_port(port))
+	if (config_is_mail_port(port))
 		return TUNNEL_SMTP;
 	if (port_listed(cfg->tunnel_http_ports, cfg->ntunnel_http_ports, port))
 		return TUNNEL_HTTP;

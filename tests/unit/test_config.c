@@ -324,6 +324,13 @@ struct error_case {
 };
 
 static const struct error_case error_cases[] = {
+    {"[sensor]\ntunnel-http-ports = 80 25\n[listener a]\nport = 1\n",
+	"tunnel-http-ports", "25 is a mail port"},
+    {"[sensor]\ntunnel-accept-ports = 587\n[listener a]\nport = 1\n",
+	"tunnel-accept-ports", "587 is a mail port"},
+    {"[sensor]\ntunnel-http-ports = 8080\ntunnel-accept-ports = 8080\n"
+     "[listener a]\nport = 1\n",
+	"port 8080", "in both tunnel-http-ports and tunnel-accept-ports"},
     {"[sensor]\nname = t\nname = u\n[listener a]\nport = 1\n", "line 3",
 	"\"name\" is already set on line 2"},
     {"[listener a]\nport = 1\n[listener b]\nport = 2\nport = 3\n",
@@ -637,14 +644,57 @@ hostnames_limits(void **state)
 	len--;
 	append(text, sizeof(text), &len, " extra.example\n");
 	assert_int_equal(parse_text(text, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "line 4: too many or too long"));
+	assert_non_null(strstr(err, "line 4: more than 32 host names"));
 
-	memset(longname, 'h', 256);
-	longname[256] = '\0';
+	/* 254 bytes in all, each label under 64. */
+	memset(longname, 'h', 254);
+	for (i = 63; i < 254; i += 64)
+		longname[i] = '.';
+	longname[254] = '\0';
 	snprintf(text, sizeof(text),
 	    "[listener a]\nport = 1\n[sensor]\nhostnames = %s\n", longname);
 	assert_int_equal(parse_text(text, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "line 4: too many or too long"));
+	assert_non_null(strstr(err, "line 4: invalid host name"));
+	longname[253] = '\0';
+	snprintf(text, sizeof(text),
+	    "[listener a]\nport = 1\n[sensor]\nhostnames = %s\n", longname);
+	if (parse_text(text, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+}
+
+/* Host names go into banners and greetings: only valid DNS names. */
+static void
+hostnames_syntax(void **state)
+{
+	static const struct {
+		const char *name;
+		bool valid;
+	} cases[] = {
+		{ "mx.example.net", true },
+		{ "mail-1.example", true },
+		{ "localhost", true },
+		{ "bad_host!name", false },
+		{ "-mx.example", false },
+		{ "mx-.example", false },
+		{ "mx..example", false },
+		{ "mx.example.", false },
+		{ "a%s.example", false },
+		{ "0123456789012345678901234567890123456789012345678901234567890123"
+		  ".example",
+		    false },
+	};
+	char text[512], err[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NELEM(cases); i++) {
+		print_message("case %zu: %s\n", i, cases[i].name);
+		snprintf(text, sizeof(text),
+		    "[listener a]\nport = 1\n[sensor]\nhostnames = %s\n",
+		    cases[i].name);
+		assert_int_equal(parse_text(text, err, sizeof(err)) == 0,
+		    cases[i].valid);
+	}
 }
 
 int
@@ -663,6 +713,7 @@ main(void)
 	    cmocka_unit_test(too_many_networks),
 	    cmocka_unit_test(listener_name_too_long),
 	    cmocka_unit_test(hostnames_limits),
+	    cmocka_unit_test(hostnames_syntax),
 	    cmocka_unit_test(banner_delay_range),
 	    cmocka_unit_test(smtp_auth_accept_pairs),
 	    cmocka_unit_test(rate_and_timeout_keys),
