@@ -67,6 +67,23 @@ config_defaults(struct sensor_config *cfg)
 	set_list_defaults(cfg);
 }
 
+/* Copy a text value of 1 to size - 1 bytes into out. */
+static int
+parse_text(const char *key, const char *value, char *out, size_t size,
+    int line, char *err, size_t errlen)
+{
+	size_t n = strlen(value);
+
+	if (n == 0 || n >= size) {
+		snprintf(err, errlen,
+		    "line %d: %s must be 1 to %zu bytes long, not %zu", line,
+		    key, size - 1, n);
+		return -1;
+	}
+	memcpy(out, value, n + 1);
+	return 0;
+}
+
 static int
 parse_bool(const char *key, const char *value, bool *out, int line,
     char *err, size_t errlen)
@@ -452,13 +469,11 @@ sensor_key(struct sensor_config *cfg, const char *key, const char *value,
 		return rc;
 
 	if (strcmp(key, "name") == 0) {
-		if (*value == '\0' || strlen(value) >= sizeof(cfg->name))
-			goto bad;
-		strlcpy_(cfg->name, value, sizeof(cfg->name));
+		return parse_text(key, value, cfg->name, sizeof(cfg->name), line,
+		    err, errlen);
 	} else if (strcmp(key, "spool") == 0) {
-		if (*value == '\0' || strlen(value) >= sizeof(cfg->spool))
-			goto bad;
-		strlcpy_(cfg->spool, value, sizeof(cfg->spool));
+		return parse_text(key, value, cfg->spool, sizeof(cfg->spool),
+		    line, err, errlen);
 	} else if (strcmp(key, "hostnames") == 0) {
 		return parse_hostnames(cfg, value, line, err, errlen);
 	} else if (strcmp(key, "proxy-protocol-from") == 0) {
@@ -471,9 +486,8 @@ sensor_key(struct sensor_config *cfg, const char *key, const char *value,
 		return parse_number(key, value, 1, CONN_PER_IP_MAX,
 		    &cfg->max_connections_per_ip, line, err, errlen);
 	} else if (strcmp(key, "user") == 0) {
-		if (*value == '\0' || strlen(value) >= sizeof(cfg->user))
-			goto bad;
-		strlcpy_(cfg->user, value, sizeof(cfg->user));
+		return parse_text(key, value, cfg->user, sizeof(cfg->user), line,
+		    err, errlen);
 	} else if (strcmp(key, "chroot") == 0) {
 		return parse_bool(key, value, &cfg->chroot, line, err, errlen);
 	} else if (strcmp(key, "seccomp") == 0) {
@@ -494,9 +508,6 @@ sensor_key(struct sensor_config *cfg, const char *key, const char *value,
 		return -1;
 	}
 	return 0;
-bad:
-	snprintf(err, errlen, "line %d: invalid value for %s", line, key);
-	return -1;
 }
 
 static int
@@ -559,9 +570,10 @@ start_section(struct parse_ctx *ctx, const char *section, const char *name,
 	}
 	if (strcmp(section, "listener") != 0 || name == NULL) {
 		snprintf(err, errlen,
-		    "line %d: unknown section (expected [sensor] or "
-		    "[listener NAME])",
-		    line);
+		    "line %d: unknown section [%s%s%s] (expected [sensor] "
+		    "or [listener NAME])",
+		    line, section, name != NULL ? " " : "",
+		    name != NULL ? name : "");
 		return -1;
 	}
 	/* A name cut to fit could equal another listener's. */
