@@ -18,23 +18,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 77
 fi
 
-MOUNTED=
-unmount_cleanup() {
-	if [ -n "$SENSOR_PID" ]; then
-		kill -TERM "$SENSOR_PID" 2>/dev/null || true
-		wait "$SENSOR_PID" 2>/dev/null || true
-		SENSOR_PID=
-	fi
-	if [ -n "$MOUNTED" ]; then
-		umount "$MOUNTED" || echo "cannot unmount $MOUNTED" >&2
-	fi
-	cleanup
-}
-trap unmount_cleanup EXIT
-
-mkdir -p "$WORK/spool"
-mount -t tmpfs -o size=8m,mode=755 spampot-test "$WORK/spool"
-MOUNTED=$WORK/spool
+mount_tmpfs "$WORK/spool" 8m
 
 start_smtp_sensor "min-free-disk-mb = 0"
 

@@ -11,23 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 77
 fi
 
-MOUNTED=
-disk_cleanup() {
-	local name
-
-	for name in "${!SENSOR_PIDS[@]}"; do
-		stop_named "$name"
-	done
-	if [ -n "$MOUNTED" ]; then
-		umount "$MOUNTED" || echo "cannot unmount $MOUNTED" >&2
-	fi
-	collect_cleanup
-}
-trap disk_cleanup EXIT
-
-mkdir -p "$WORK/full"
-mount -t tmpfs -o size=8m,mode=755 spampot-test "$WORK/full"
-MOUNTED=$WORK/full
+mount_tmpfs "$WORK/full" 8m
 
 read -r port <<<"$(free_ports 1)"
 named_config full "$port" "min-free-disk-mb = 2"

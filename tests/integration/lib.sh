@@ -13,11 +13,15 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/spampot-test.XXXXXX")
 chmod 711 "$WORK"
 SENSOR_PID=
 FAILURES=0
+MOUNTED=
 
 cleanup() {
 	if [ -n "$SENSOR_PID" ]; then
 		kill -TERM "$SENSOR_PID" 2>/dev/null || true
 		wait "$SENSOR_PID" 2>/dev/null || true
+	fi
+	if [ -n "$MOUNTED" ]; then
+		umount "$MOUNTED" || echo "cannot unmount $MOUNTED" >&2
 	fi
 	if [ "$FAILURES" -eq 0 ] && [ -z "${KEEP_WORK:-}" ]; then
 		rm -rf "$WORK"
@@ -26,6 +30,14 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
+
+# mount_tmpfs DIR SIZE: a tmpfs of SIZE at DIR, for a disk that fills
+# up; cleanup unmounts it once the sensors have stopped.  Needs root.
+mount_tmpfs() {
+	mkdir -p "$1"
+	mount -t tmpfs -o "size=$2,mode=755" spampot-test "$1"
+	MOUNTED=$1
+}
 
 # Print n free TCP ports on 127.0.0.1, one per line.
 free_ports() {
