@@ -320,4 +320,11 @@
 /* Largest heartbeat.json read for the overview. */
 #define WEB_HEARTBEAT_MAX (64 * 1024)
 
+/*
+ * Bytes of a request's path written to the log line of a failed
+ * request.  The dashboard's own paths are under 64 bytes, so more only
+ * shows how long a probe was.
+ */
+#define WEB_LOG_PATH_MAX 160
+
 #endif

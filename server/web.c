@@ -37,12 +37,6 @@
 #include "spampot_limits.h"
 #include "util.h"
 
-/*
- * Bytes of a request's path written to a failure's log line.  Our own
- * paths are under 64 bytes; more shows only how long a probe was.
- */
-#define WEB_LOG_PATH_MAX 160
-
 /* Largest certificate or key file read for TLS. */
 #define WEB_PEM_MAX (1024 * 1024)
 
