@@ -484,9 +484,12 @@ p0f_db_load(const char *path, p0f_warn_fn *warn, void *arg, const char **err)
 	size_t len;
 	char *text;
 
+	/* The message outlives this call, so it cannot be on the stack. */
+	static _Thread_local char limit[64];
+
 	if ((text = read_file(path, P0F_DB_SIZE_MAX, &len)) == NULL) {
-		*err = errno == EFBIG ? "file larger than P0F_DB_SIZE_MAX"
-				      : strerror(errno);
+		*err = read_file_error(errno, P0F_DB_SIZE_MAX, limit,
+		    sizeof(limit));
 		return NULL;
 	}
 	db = p0f_db_parse(text, len, warn, arg);

@@ -25,7 +25,7 @@ struct key {
 	const char *const *choices; /* KEY_CHOICE: NULL-terminated */
 };
 
-/* Largest max-load accepted; a larger value can only be a typo. */
+/* Largest max-load accepted, because a larger value is a typo. */
 #define LOAD_MAX 100000
 
 /* ssh's StrictHostKeyChecking values that still check a known key. */
@@ -136,7 +136,7 @@ set_choice(void *field, const struct key *k, const char *value, int line,
 	return -1;
 }
 
-/* Parse a finite load above 0 and at most LOAD_MAX; returns 0 or -1. */
+/* Parse a finite load above 0 and at most LOAD_MAX.  Returns 0 or -1. */
 static int
 parse_load(const char *value, double *load)
 {
@@ -362,9 +362,9 @@ collector_conf_load(
 
 	conf_defaults(conf);
 	if ((text = read_file(path, CONFIG_SIZE_MAX, &len)) == NULL) {
-		/* A first run finds no default file: name the option. */
+		/* On a first run there is no default file: name the option. */
 		bufprintf(err, errlen, "cannot read %s: %s%s", path,
-		    strerror(errno),
+		    read_file_error(errno, CONFIG_SIZE_MAX, msg, sizeof(msg)),
 		    strcmp(path, COLLECTOR_DEFAULT_CONFIG) == 0
 			? "; create it, or name the collector configuration"
 			  " with --config FILE"

@@ -1339,7 +1339,7 @@ record(struct run *run, const struct message *m, enum path path, bool sent,
 static char *
 load_message(const struct message *m, size_t *len, char *why, size_t cap)
 {
-	char *buf;
+	char *buf, limit[64];
 
 	if (m->data != NULL) {
 		if (m->len > REPLAY_MESSAGE_MAX) {
@@ -1354,8 +1354,8 @@ load_message(const struct message *m, size_t *len, char *why, size_t cap)
 	}
 	if ((buf = read_file(m->path, REPLAY_MESSAGE_MAX, len)) == NULL)
 		bufprintf(why, cap, "%s",
-		    errno == EFBIG ? "larger than the message size limit"
-				   : strerror(errno));
+		    read_file_error(errno, REPLAY_MESSAGE_MAX, limit,
+			sizeof(limit)));
 	return buf;
 }
 

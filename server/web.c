@@ -984,6 +984,7 @@ static int
 read_pems(const struct web_options *o, char *pem[2])
 {
 	const char *paths[2] = {o->cert, o->key};
+	char limit[64];
 	size_t len;
 	int i;
 
@@ -992,7 +993,9 @@ read_pems(const struct web_options *o, char *pem[2])
 			continue;
 		if ((pem[i] = read_file(paths[i], WEB_PEM_MAX, &len)) == NULL) {
 			fprintf(stderr, "%s: web: cannot read %s: %s\n",
-			    progname, paths[i], strerror(errno));
+			    progname, paths[i],
+			    read_file_error(errno, WEB_PEM_MAX, limit,
+				sizeof(limit)));
 			return -1;
 		}
 	}
