@@ -68,7 +68,7 @@ int write_all(int fd, const void *buf, size_t len);
  */
 char *read_file(const char *path, size_t max, size_t *lenp);
 
-/* Describe a read_file() error for a message, in buf where needed. */
+/* Return the message for a read_file() error, using buf for the limit. */
 const char *read_file_error(int err, size_t max, char *buf, size_t buflen);
 
 /* Lowercase hex of len bytes into out (2 * len + 1 bytes). */

@@ -71,7 +71,7 @@ const struct http_field *http_find_field(
     const struct http_request *req, const char *name);
 
 /*
- * Return true when an HTTP/1.1 request asks for a 100 Continue before
+ * Return true when an HTTP/1.1 request expects a 100 Continue before
  * its client sends the body (RFC 9110, section 10.1.1).
  */
 bool http_expects_continue(const struct http_request *req);

@@ -1461,14 +1461,14 @@ tls_ready(struct conn *c)
 static void
 smtp_status(struct conn *c, enum smtp_status st)
 {
-	const char *why;
+	const char *reason;
 
 	if (st == SMTP_PAUSED) {
 		c->smtp_paused = true;
 		bufferevent_disable(c->bev, EV_READ);
 	} else if (st == SMTP_CLOSE) {
-		why = smtp_close_reason(c->smtp);
-		conn_close(c, why != NULL ? why : "quit");
+		reason = smtp_close_reason(c->smtp);
+		conn_close(c, reason != NULL ? reason : "quit");
 	} else if (st == SMTP_STARTTLS) {
 		start_tls(c);
 	}
@@ -1515,7 +1515,7 @@ static const step_fn steps[] = {
 	[CONN_CLOSING] = NULL,
 };
 
-/* Reading resumes: the peer took half of what was queued for it. */
+/* Resume reading once the peer has read half of its queued replies. */
 static void
 output_drained_cb(struct bufferevent *bev, void *arg)
 {
@@ -1835,7 +1835,7 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	conn_hold(c);
 	if (c->state == CONN_CLOSING) {
-		/* Closing took too long: sending the last replies or after. */
+		/* The deadline of the last replies' flush or of the linger passed. */
 		if (c->bev != NULL)
 			bufferevent_disable(c->bev, EV_READ);
 		c->finished = true;

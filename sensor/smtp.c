@@ -90,7 +90,7 @@ struct smtp_session {
 	char client_ip[64];
 	uint64_t seed;
 	enum smtp_state state;
-	const char *close_reason; /* of ST_CLOSED, a static string or NULL */
+	const char *close_reason; /* static reason for ST_CLOSED, or NULL */
 
 	/*
 	 * The start of a command line whose LF has not come yet, or NULL.
@@ -300,13 +300,13 @@ reply(struct smtp_session *s, enum smtp_reply r, const char *arg)
 }
 
 /*
- * Send the last reply and stop reading.  why names the end in the
- * session.end event, or is NULL where the caller names it.
+ * Send the last reply and stop reading.  reason is the end's name in the
+ * session.end event, or NULL when the host names the end itself.
  */
 static void
-reply_close(struct smtp_session *s, enum smtp_reply r, const char *why)
+reply_close(struct smtp_session *s, enum smtp_reply r, const char *reason)
 {
-	s->close_reason = why;
+	s->close_reason = reason;
 	reply(s, r, NULL);
 	set_state(s, ST_CLOSED);
 }

@@ -107,7 +107,7 @@ struct os_matcher {
 	FILE *log;
 	struct p0f_db *p0f;
 	bool p0f_tried;
-	char p0f_error[OS_ERROR_MAX]; /* why p0f is NULL once tried */
+	char p0f_error[OS_ERROR_MAX]; /* reason p0f is NULL after a try */
 	sqlite3_stmt *stmts[OS_STMT_COUNT];
 	struct os_entry *cache; /* 2 * OS_CACHE_MAX slots */
 	size_t cached;
@@ -229,7 +229,7 @@ os_matcher_load(struct os_matcher *m, char *err, size_t errlen)
 	return m->p0f != NULL ? 0 : -1;
 }
 
-/* The p0f database, read on first use; NULL when it is not usable. */
+/* Return the p0f database, read on first use, or NULL if unusable. */
 static const struct p0f_db *
 p0f(struct os_matcher *m)
 {

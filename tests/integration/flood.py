@@ -248,7 +248,7 @@ def smtp_attacker(args, source):
 
 
 def stream(args, stop, stats, sock, chunk, drain=True):
-    """Send chunk until stop or --bytes; return the replies drained.
+    """Send chunk until stop or --bytes, and return the replies drained.
 
     With drain false, no reply is read at all.
     """

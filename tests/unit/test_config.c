@@ -174,7 +174,7 @@ config_load_missing_file(void **state)
 	    "directory");
 }
 
-/* A FIFO, a directory or an oversized file: refused at once. */
+/* A FIFO, a directory and an oversized file are rejected at once. */
 static void
 config_load_not_a_config_file(void **state)
 {
@@ -668,7 +668,7 @@ hostnames_limits(void **state)
 		fail_msg("%s", err);
 }
 
-/* Host names go into banners and greetings: only valid DNS names. */
+/* Host names go into banners and greetings, so only DNS names pass. */
 static void
 hostnames_syntax(void **state)
 {
