@@ -24,6 +24,13 @@
  */
 #define SMTP_MESSAGE_SIZE_MAX 10240000
 
+/*
+ * Largest zstd frame of one body in a pack: zstd's bound for the
+ * largest message, rounded up (bodypack.c checks it at compile time).
+ * A pack's header that names more is damage, not a body.
+ */
+#define PACK_FRAME_MAX (SMTP_MESSAGE_SIZE_MAX + SMTP_MESSAGE_SIZE_MAX / 128 + 65536)
+
 /* Recipients per message: Postfix's smtpd_recipient_limit default. */
 #define SMTP_RCPT_MAX 1000
 
