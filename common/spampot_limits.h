@@ -234,6 +234,12 @@
 #define EVENTS_FILE_SIZE_MAX (64u * 1024 * 1024)
 
 /*
+ * Pack size at which the sensor starts a new events file and pack.
+ * Bodies compress about 4:1, so an hour of a busy sensor fits in one.
+ */
+#define PACK_FILE_SIZE_MAX (256u * 1024 * 1024)
+
+/*
  * Largest confirmation list the sensor reads from spool/confirm/: the
  * server writes one line per file it has verified (about 80 bytes).
  */

@@ -40,7 +40,7 @@ int
 privsep_chown_spool(
     const struct privsep *ps, const char *spool, char *err, size_t errlen)
 {
-	static const char *const entries[] = {"", "/bodies", "/events", "/tmp",
+	static const char *const entries[] = {"", "/bodies", "/events",
 	    "/confirm", "/secret", "/heartbeat.json"};
 	char path[PATH_MAX];
 	size_t i;

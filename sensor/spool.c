@@ -1,16 +1,15 @@
 /*
  * Spool writer; see spool.h and docs/spool.md.
  *
- * Order of a durable commit: the staged bodies are written to tmp/ and
- * renamed to bodies/ab/cd/, the events are appended, and one syncfs
- * makes all of it durable.  A message is acknowledged only after that,
- * so an acknowledged message always has its event and its whole body.
- * A crash during the flush can leave messages that were never
- * acknowledged in any state.  An event may name a body still in tmp/,
- * which the first commit after a restart moves into place if it is
- * whole.  Or it may name a body whose data was lost, which the next
- * copy of the same body replaces, since place_body() checks a stored
- * body before it keeps it.
+ * Order of a durable commit: the staged bodies are compressed and
+ * appended to the pack of the open events file (see bodypack.h), the
+ * events are appended, and one syncfs makes all of it durable.  A
+ * message is acknowledged only after that, so an acknowledged message
+ * always has its event and its whole body.  A crash during the flush
+ * can leave messages that were never acknowledged in any state: an
+ * event may name a body whose record was cut, and readers of a pack
+ * stop at its last whole record.  After a restart the sensor writes to
+ * a new events file and a new pack, and never appends to a cut one.
  *
  * Threads: the event loop stages bodies and events into one batch
  * while the commit thread flushes the other.  The loop owns the batch
@@ -38,7 +37,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "bodyfile.h"
+#include "bodypack.h"
 #include "spampot_limits.h"
 #include "util.h"
 
@@ -60,19 +59,18 @@
 
 /*
  * A body staged by the loop: a copy of its bytes until the committing
- * thread has compressed them into tmp/.
+ * thread has compressed them into the pack.
  */
 struct staged_body {
 	char sha[SHA256_HEX_LEN + 1];
 	unsigned char *data;
 	size_t len;
-	bool written;		/* tmp names a file to rename or remove */
-	char tmp[PATH_MAX];
+	bool appended;		/* by this commit, not stored before */
 };
 
 /*
- * Writes staged together and committed together: the bodies written to
- * tmp/ and the event lines that name them.
+ * Writes staged together and committed together: the bodies for the
+ * pack and the event lines that name them.
  */
 struct batch {
 	struct staged_body *bodies;
@@ -90,9 +88,6 @@ struct spool {
 	char dir[SPOOL_DIR_MAX];
 	int dirfd;
 	uint8_t secret[32];
-	long pid;		/* with tmp_counter, names files in tmp/ */
-	bool recovered;		/* tmp/ was checked, at the first commit */
-	uint64_t tmp_counter;
 
 	/*
 	 * The loop stages into fill.  A batch handed to the commit thread
@@ -108,11 +103,13 @@ struct spool {
 	char events_name[48];	/* its name under events/; under lock */
 	char events_name_copy[48];
 	size_t events_size;
+	int pack_fd;		/* the pack of the open events file, or -1 */
+	uint64_t pack_size;
 
 	/* Used only by the thread that commits. */
 	ZSTD_CCtx *zstd;
-	void *zbuf;
-	size_t zbuf_cap;
+	unsigned char *records;	/* the batch's records for the pack */
+	size_t records_len, records_cap;
 	char (*stored)[SHA256_HEX_LEN + 1];	/* STORED_CACHE_SLOTS */
 	bool stored_stale;	/* under lock: bodies were removed */
 
@@ -218,63 +215,10 @@ load_secret(struct spool *sp, char *err, size_t errlen)
 	return sync_path(sp->dir);
 }
 
-static void body_path(const struct spool *sp, const char *sha, char *out,
-    size_t outlen);
-static int make_body_dir(struct spool *sp, const char *sha, char *err,
-    size_t errlen);
-
-/*
- * Recover what a crash left in tmp/.  An event may have reached the
- * disk while its body was still in tmp/, so a file there that
- * decompresses to the hash its name starts with is moved into place,
- * and any other, cut short, is removed.  Returns the number moved.
- */
-static int
-recover_tmp(struct spool *sp)
-{
-	char tmp[SPOOL_DIR_MAX + 8], path[SPOOL_DIR_MAX + 8 + NAME_MAX + 2];
-	char final[PATH_MAX];
-	char sha[SHA256_HEX_LEN + 1], err[256];
-	struct dirent *de;
-	struct stat st;
-	int recovered = 0;
-	DIR *d;
-
-	snprintf(tmp, sizeof(tmp), "%s/tmp", sp->dir);
-	if ((d = opendir(tmp)) == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", tmp, de->d_name);
-		strlcpy_(sha, de->d_name, sizeof(sha));
-		/* Only the sensor writes here, and only regular files. */
-		if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
-		    strlen(sha) != SHA256_HEX_LEN ||
-		    de->d_name[SHA256_HEX_LEN] != '.' ||
-		    !body_file_verified(path, sha) ||
-		    make_body_dir(sp, sha, err, sizeof(err)) < 0) {
-			unlink(path);
-			continue;
-		}
-		body_path(sp, sha, final, sizeof(final));
-		if (renameat2(AT_FDCWD, path, AT_FDCWD, final,
-			RENAME_NOREPLACE) == 0)
-			recovered++;
-		else
-			unlink(path);
-	}
-	closedir(d);
-	if (recovered > 0)
-		syncfs(sp->dirfd);
-	return recovered;
-}
-
 struct spool *
 spool_open(const char *dir, char *err, size_t errlen)
 {
-	static const char *subdirs[] = { "bodies", "events", "tmp",
-		"confirm" };
+	static const char *subdirs[] = { "bodies", "events", "confirm" };
 	struct spool *sp;
 	char path[PATH_MAX];
 	size_t i;
@@ -293,6 +237,7 @@ spool_open(const char *dir, char *err, size_t errlen)
 	sp = xcalloc(1, sizeof(*sp));
 	strlcpy_(sp->dir, dir, sizeof(sp->dir));
 	sp->events_fd = -1;
+	sp->pack_fd = -1;
 	sp->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (sp->dirfd < 0) {
 		snprintf(err, errlen, "cannot open %s: %s", dir,
@@ -309,7 +254,6 @@ spool_open(const char *dir, char *err, size_t errlen)
 		sp->batches[i].events = xmalloc(EVENT_BUFFER_INITIAL);
 	}
 	sp->fill = &sp->batches[0];
-	sp->pid = (long)getpid();
 	sp->done_fd = -1;
 	sp->stored = xcalloc(STORED_CACHE_SLOTS, sizeof(*sp->stored));
 	pthread_mutex_init(&sp->lock, NULL);
@@ -322,11 +266,8 @@ discard_bodies(struct batch *b)
 {
 	int i;
 
-	for (i = 0; i < b->nbodies; i++) {
+	for (i = 0; i < b->nbodies; i++)
 		free(b->bodies[i].data);
-		if (b->bodies[i].written)
-			unlink(b->bodies[i].tmp);
-	}
 	b->nbodies = 0;
 }
 
@@ -347,10 +288,12 @@ spool_close(struct spool *sp)
 	}
 	if (sp->events_fd >= 0)
 		close(sp->events_fd);
+	if (sp->pack_fd >= 0)
+		close(sp->pack_fd);
 	if (sp->dirfd >= 0)
 		close(sp->dirfd);
 	ZSTD_freeCCtx(sp->zstd);
-	free(sp->zbuf);
+	free(sp->records);
 	free(sp->stored);
 	pthread_mutex_destroy(&sp->lock);
 	pthread_cond_destroy(&sp->cond);
@@ -406,7 +349,7 @@ spool_stage_body(struct spool *sp, const void *body, size_t len,
 	b->data = xmalloc(len > 0 ? len : 1);
 	memcpy(b->data, body, len);
 	b->len = len;
-	b->written = false;
+	b->appended = false;
 }
 
 void
@@ -429,27 +372,6 @@ spool_has_staged(const struct spool *sp)
 	return sp->fill->nbodies > 0 || sp->fill->events_len > 0;
 }
 
-/* Create the two levels of bodies/ab/cd/. */
-static int
-make_body_dir(struct spool *sp, const char *sha, char *err, size_t errlen)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/bodies/%.2s", sp->dir, sha);
-	if (make_dir(path, err, errlen) < 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/bodies/%.2s/%.2s", sp->dir, sha,
-	    sha + 2);
-	return make_dir(path, err, errlen);
-}
-
-static void
-body_path(const struct spool *sp, const char *sha, char *out, size_t outlen)
-{
-	snprintf(out, outlen, "%s/bodies/%.2s/%.2s/%s.zst", sp->dir, sha,
-	    sha + 2, sha);
-}
-
 /* Return the cache slot of a hash: its first three hex digits. */
 static char *
 stored_slot(struct spool *sp, const char *sha)
@@ -462,9 +384,9 @@ stored_slot(struct spool *sp, const char *sha)
 
 /*
  * Empty the cache of stored bodies: after the server removed some, and
- * after a failed commit, whose bodies may be in place but not flushed.
- * A later message with such a body must get a write and flush of its
- * own before it is acknowledged.
+ * after a failed commit, whose records may be in the pack but not
+ * flushed.  A later message with such a body must get a record and a
+ * flush of its own before it is acknowledged.
  */
 static void
 clear_stored(struct spool *sp)
@@ -473,15 +395,18 @@ clear_stored(struct spool *sp)
 }
 
 /*
- * Compress a staged body into a new file in tmp/, unless it is known
- * to be stored already.  Its copy is freed either way.
+ * Compress a staged body into a record at the end of sp->records,
+ * unless it is known to be stored already.  Its copy is freed either
+ * way.
  */
 static int
-write_body(struct spool *sp, struct staged_body *b, char *err,
+add_record(struct spool *sp, struct staged_body *b, char *err,
     size_t errlen)
 {
 	size_t bound = ZSTD_compressBound(b->len), n;
-	int fd, rc = -1;
+	char header[PACK_HEADER_LEN + 1];
+	unsigned char *at;
+	int rc = -1;
 
 	if (strcmp(stored_slot(sp, b->sha), b->sha) == 0) {
 		rc = 0;
@@ -491,75 +416,27 @@ write_body(struct spool *sp, struct staged_body *b, char *err,
 		snprintf(err, errlen, "zstd: out of memory");
 		goto out;
 	}
-	if (bound > sp->zbuf_cap) {
-		free(sp->zbuf);
-		sp->zbuf = xmalloc(bound);
-		sp->zbuf_cap = bound;
+	if (sp->records_len + PACK_HEADER_LEN + bound > sp->records_cap) {
+		sp->records_cap = 2 * (sp->records_len + PACK_HEADER_LEN +
+		    bound);
+		sp->records = xrealloc(sp->records, sp->records_cap);
 	}
-	n = ZSTD_compressCCtx(sp->zstd, sp->zbuf, bound, b->data, b->len,
-	    BODY_ZSTD_LEVEL);
+	at = sp->records + sp->records_len;
+	n = ZSTD_compressCCtx(sp->zstd, at + PACK_HEADER_LEN, bound, b->data,
+	    b->len, BODY_ZSTD_LEVEL);
 	if (ZSTD_isError(n)) {
 		snprintf(err, errlen, "zstd: %s", ZSTD_getErrorName(n));
 		goto out;
 	}
-	snprintf(b->tmp, sizeof(b->tmp), "%s/tmp/%s.%ld.%llu", sp->dir,
-	    b->sha, sp->pid, (unsigned long long)sp->tmp_counter++);
-	fd = open(b->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot create %s: %s", b->tmp,
-		    strerror(errno));
-		goto out;
-	}
-	b->written = true;
-	if (write_all(fd, sp->zbuf, n) < 0) {
-		snprintf(err, errlen, "write %s: %s", b->tmp, strerror(errno));
-		close(fd);
-		goto out;
-	}
-	if (close(fd) < 0) {
-		snprintf(err, errlen, "close %s: %s", b->tmp, strerror(errno));
-		goto out;
-	}
+	pack_header_format(header, b->sha, (uint32_t)n);
+	memcpy(at, header, PACK_HEADER_LEN);
+	sp->records_len += PACK_HEADER_LEN + n;
+	b->appended = true;
 	rc = 0;
 out:
 	free(b->data);
 	b->data = NULL;
 	return rc;
-}
-
-/*
- * Give a written body its final name.  A body stored earlier under that
- * name is kept, and the new copy removed, if it matches its hash.  A
- * crash during a flush can leave a name whose data never reached the
- * disk, and the new copy then replaces it.  The directories are made
- * on the first body that needs them.
- */
-static int
-place_body(struct spool *sp, struct staged_body *b, char *err,
-    size_t errlen)
-{
-	char final[PATH_MAX];
-	int rc;
-
-	body_path(sp, b->sha, final, sizeof(final));
-	rc = renameat2(AT_FDCWD, b->tmp, AT_FDCWD, final, RENAME_NOREPLACE);
-	if (rc < 0 && errno == ENOENT) {
-		if (make_body_dir(sp, b->sha, err, errlen) < 0)
-			return -1;
-		rc = renameat2(AT_FDCWD, b->tmp, AT_FDCWD, final,
-		    RENAME_NOREPLACE);
-	}
-	if (rc < 0 && errno == EEXIST)
-		rc = body_file_verified(final, b->sha) ? unlink(b->tmp) :
-		    rename(b->tmp, final);
-	if (rc < 0) {
-		snprintf(err, errlen, "cannot rename %s to %s: %s", b->tmp,
-		    final, strerror(errno));
-		return -1;
-	}
-	b->written = false;
-	strlcpy_(stored_slot(sp, b->sha), b->sha, SHA256_HEX_LEN + 1);
-	return 0;
 }
 
 static int
@@ -574,51 +451,109 @@ flush_file_system(struct spool *sp, char *err, size_t errlen)
 }
 
 /*
- * Write the staged bodies and rename them into place.  Returns how many
- * were written (the others were stored already), or -1.  Nothing is
+ * Open the pack of the open events file, bodies/NAME.pack, where
+ * events/NAME.jsonl is that file.  Its name is in the directory once
+ * the commit's flush is done, before any message in it is
+ * acknowledged.
+ */
+static int
+open_pack(struct spool *sp, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	size_t stem;
+
+	if (sp->pack_fd >= 0)
+		return 0;
+	stem = strlen(sp->events_name) - strlen(".jsonl");
+	snprintf(path, sizeof(path), "%s/bodies/%.*s.pack", sp->dir,
+	    (int)stem, sp->events_name);
+	sp->pack_fd = open(path,
+	    O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (sp->pack_fd < 0) {
+		snprintf(err, errlen, "cannot create %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	sp->pack_size = 0;
+	return 0;
+}
+
+/*
+ * Close the events file and its pack, so that the next commit starts
+ * new ones: at the hour, at a size limit, and after a write that could
+ * not be undone.
+ */
+static void
+close_files(struct spool *sp)
+{
+	if (sp->events_fd >= 0) {
+		fdatasync(sp->events_fd);
+		close(sp->events_fd);
+		sp->events_fd = -1;
+	}
+	if (sp->pack_fd >= 0) {
+		fdatasync(sp->pack_fd);
+		close(sp->pack_fd);
+		sp->pack_fd = -1;
+	}
+}
+
+/*
+ * Append the staged bodies to the pack, in one write.  Returns how many
+ * were appended (the others were stored already), or -1.  Nothing is
  * flushed here: the flush that ends the commit covers the batch's
- * bodies, their names and its events at once, and only then is any of
- * its messages acknowledged.  Flushing file by file cost two flushes
- * per message and could not keep up with a busy sensor on a slow disk.
+ * records and its events at once, and only then is any of its messages
+ * acknowledged.  A failed write is cut off again, so that the pack
+ * still ends with a whole record.
  */
 static int
 commit_bodies(struct spool *sp, struct batch *batch, char *err,
     size_t errlen)
 {
-	int i, written = 0;
+	int i, appended = 0;
 
 	pthread_mutex_lock(&sp->lock);
 	if (sp->stored_stale)
 		clear_stored(sp);
 	sp->stored_stale = false;
 	pthread_mutex_unlock(&sp->lock);
+	sp->records_len = 0;
 	for (i = 0; i < batch->nbodies; i++) {
-		if (write_body(sp, &batch->bodies[i], err, errlen) < 0)
+		if (add_record(sp, &batch->bodies[i], err, errlen) < 0)
 			return -1;
-		written += batch->bodies[i].written;
+		appended += batch->bodies[i].appended;
 	}
-	if (written == 0) {
+	if (appended == 0) {
 		batch->nbodies = 0;
 		return 0;
 	}
-	for (i = 0; i < batch->nbodies; i++) {
-		struct staged_body *b = &batch->bodies[i];
-
-		if (!b->written)
-			continue;
-		if (place_body(sp, b, err, errlen) < 0)
-			return -1;
+	if (open_pack(sp, err, errlen) < 0)
+		return -1;
+	if (write_all(sp->pack_fd, sp->records, sp->records_len) < 0) {
+		snprintf(err, errlen, "write bodies/%.*s.pack: %s",
+		    (int)(strlen(sp->events_name) - strlen(".jsonl")),
+		    sp->events_name, strerror(errno));
+		if (ftruncate(sp->pack_fd, (off_t)sp->pack_size) < 0)
+			close_files(sp);
+		return -1;
 	}
+	sp->pack_size += sp->records_len;
+	for (i = 0; i < batch->nbodies; i++)
+		if (batch->bodies[i].appended)
+			strlcpy_(stored_slot(sp, batch->bodies[i].sha),
+			    batch->bodies[i].sha, SHA256_HEX_LEN + 1);
 	batch->nbodies = 0;
-	return written;
+	return appended;
 }
 
 /*
  * Open the events file to append to.  A new file starts at each UTC
- * hour, when the current one reaches EVENTS_FILE_SIZE_MAX, and at every
- * start of the daemon, and is never reopened once closed: a file that
- * is not the newest is complete, and the server may remove it once it
- * has read it.  Names sort in time order: YYYYMMDDTHHMMSS[-N].jsonl.
+ * hour, when the current one reaches EVENTS_FILE_SIZE_MAX or its pack
+ * PACK_FILE_SIZE_MAX, and at every start of the daemon, and is never
+ * reopened once closed: a file that is not the newest is complete, and
+ * the server may remove it, and its pack, once it has read them.  Names
+ * sort in time order: YYYYMMDDTHHMMSS[-N].jsonl.  The pack is opened
+ * with the first body that needs it.
  */
 static int
 open_events(struct spool *sp, char *err, size_t errlen)
@@ -632,13 +567,10 @@ open_events(struct spool *sp, char *err, size_t errlen)
 	gmtime_r(&now, &tm);
 	strftime(hour, sizeof(hour), "%Y%m%dT%H", &tm);
 	if (sp->events_fd >= 0 && strcmp(hour, sp->events_hour) == 0 &&
-	    sp->events_size < EVENTS_FILE_SIZE_MAX)
+	    sp->events_size < EVENTS_FILE_SIZE_MAX &&
+	    sp->pack_size < PACK_FILE_SIZE_MAX)
 		return 0;
-	if (sp->events_fd >= 0) {
-		fdatasync(sp->events_fd);
-		close(sp->events_fd);
-		sp->events_fd = -1;
-	}
+	close_files(sp);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
 	for (n = 0; n < 1000; n++) {
 		if (n == 0)
@@ -688,7 +620,8 @@ spool_events_name(struct spool *sp)
  * Truncate the events file back to its last whole line after a failed
  * write, so that the next batch does not append its first line to a
  * cut one.  A short write is common on a full disk.  If the truncation
- * fails too, the file is closed and the next commit starts a new one.
+ * fails too, the file and its pack are closed and the next commit
+ * starts new ones.
  */
 static void
 truncate_partial_events(struct spool *sp)
@@ -699,15 +632,14 @@ truncate_partial_events(struct spool *sp)
 	logmsg("warning", "cannot truncate events file %s to %zu bytes: %s; "
 	    "the next events go to a new file", sp->events_name,
 	    sp->events_size, strerror(errno));
-	close(sp->events_fd);
-	sp->events_fd = -1;
+	close_files(sp);
 }
 
 
 /*
  * Commit one batch, on whichever thread owns the events file.  On
  * failure the batch is emptied all the same: its messages get an error
- * reply, and their bodies are removed from tmp/.
+ * reply, and no record of theirs is left in the pack.
  */
 static int
 commit_batch(struct spool *sp, struct batch *b, char *err, size_t errlen)
@@ -715,29 +647,26 @@ commit_batch(struct spool *sp, struct batch *b, char *err, size_t errlen)
 	/* An event may name a staged body: never write it before the body. */
 	bool durable = b->durable || b->nbodies > 0;
 	bool wrote_events = b->events_len > 0;
-	int placed = 0, n;
+	int appended = 0;
 
 	if (errlen > 0)
 		err[0] = '\0';
-	/*
-	 * Here rather than in spool_open(): a daemon started as root
-	 * opens the spool before it drops to its user, and directories
-	 * made then would be root's.
-	 */
-	if (!sp->recovered) {
-		sp->recovered = true;
-		if ((n = recover_tmp(sp)) > 0)
-			logmsg(NULL, "whole bodies moved from %s/tmp into "
-			    "place: %d", sp->dir, n);
+	/* The events file first: the bodies go to its pack. */
+	if ((wrote_events || b->nbodies > 0) &&
+	    open_events(sp, err, errlen) < 0) {
+		discard_bodies(b);
+		b->events_len = 0;
+		return -1;
 	}
-	if (durable && (placed = commit_bodies(sp, b, err, errlen)) < 0) {
+	if (b->nbodies > 0 &&
+	    (appended = commit_bodies(sp, b, err, errlen)) < 0) {
 		discard_bodies(b);
 		clear_stored(sp);
 		b->events_len = 0;
 		return -1;
 	}
-	if (wrote_events && (open_events(sp, err, errlen) < 0 ||
-	    write_all(sp->events_fd, b->events, b->events_len) < 0)) {
+	if (wrote_events &&
+	    write_all(sp->events_fd, b->events, b->events_len) < 0) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "write events: %s",
 			    strerror(errno));
@@ -751,11 +680,12 @@ commit_batch(struct spool *sp, struct batch *b, char *err, size_t errlen)
 	if (!durable)
 		return 0;
 	/*
-	 * One flush for the bodies, their names and the events.  syncfs
-	 * also flushes whatever else is dirty on that file system, so the
-	 * spool is best kept on one of its own.
+	 * One flush for the pack, the events and a new file's name.
+	 * syncfs also flushes whatever else is dirty on that file system,
+	 * so the spool is best kept on one of its own.  It cost less than
+	 * an fdatasync of the pack and another of the events file.
 	 */
-	if (placed > 0) {
+	if (appended > 0) {
 		if (flush_file_system(sp, err, errlen) < 0) {
 			clear_stored(sp);
 			return -1;
@@ -913,12 +843,6 @@ all_chars(const char *s, size_t n, int (*pred)(int))
 	return true;
 }
 
-static int
-is_lower_hex(int c)
-{
-	return isdigit(c) || (c >= 'a' && c <= 'f');
-}
-
 /* "YYYYMMDDTHHMMSS.jsonl" or "YYYYMMDDTHHMMSS-N.jsonl". */
 static bool
 valid_events_name(const char *name)
@@ -941,18 +865,20 @@ valid_events_name(const char *name)
 	return strcmp(dot, ".jsonl") == 0;
 }
 
-/* "bodies/ab/cd/abcd....zst" with a 64-digit lowercase hash. */
+/*
+ * "bodies/NAME.pack", unless NAME.jsonl is current, the events file
+ * being written, whose pack is still growing.
+ */
 static bool
-valid_body_path(const char *p)
+removable_pack(const char *p, const char *current)
 {
-	const char *h;
+	size_t stem;
 
-	if (strlen(p) != 7 + 3 + 3 + 64 + 4 || strncmp(p, "bodies/", 7) != 0)
+	if (strncmp(p, "bodies/", 7) != 0 || !pack_name_valid(p + 7))
 		return false;
-	h = p + 13;
-	return p[9] == '/' && p[12] == '/' && p[7] == h[0] &&
-	    p[8] == h[1] && p[10] == h[2] && p[11] == h[3] &&
-	    all_chars(h, 64, is_lower_hex) && strcmp(h + 64, ".zst") == 0;
+	stem = strlen(p + 7) - strlen(".pack");
+	return !(strncmp(p + 7, current, stem) == 0 &&
+	    strcmp(current + stem, ".jsonl") == 0);
 }
 
 static int
@@ -973,7 +899,7 @@ remove_listed(struct spool *sp, char *list, size_t len)
 			ok = valid_events_name(line + 7) &&
 			    strcmp(line + 7, current) != 0;
 		else
-			ok = valid_body_path(line);
+			ok = removable_pack(line, current);
 		if (!ok)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", sp->dir, line);
@@ -985,7 +911,8 @@ remove_listed(struct spool *sp, char *list, size_t len)
 	/*
 	 * A body removed here is written again when a message sends it
 	 * anew.  A batch in flight may still name it without writing it,
-	 * and the server has it, since it requested the removal.
+	 * and the server has it, since it requested the removal of the
+	 * pack that held it.
 	 */
 	if (bodies > 0) {
 		pthread_mutex_lock(&sp->lock);

@@ -1,6 +1,8 @@
 /*
- * The sensor's spool (see docs/spool.md): message bodies stored once
- * under their SHA-256, and events appended to hourly JSON Lines files.
+ * The sensor's spool (see docs/spool.md): events appended to hourly
+ * JSON Lines files, and message bodies, named by their SHA-256,
+ * appended to a pack beside each of them (see bodypack.h).  A body
+ * that is in the pack already is not appended again.
  *
  * Writes are staged and made durable together, so that one round of
  * flushes covers every message that completed while the last round
@@ -27,9 +29,9 @@ const uint8_t *spool_secret(const struct spool *sp);
 
 /*
  * Stage a body: compute its SHA-256 into sha_hex and keep a copy of
- * the bytes for the next commit, which compresses them into tmp/ and
- * renames them into place, unless a body with that hash is stored by
- * then.  A body staged twice in one batch is kept once.
+ * the bytes for the next commit, which compresses them into the pack,
+ * unless a body with that hash is stored by then.  A body staged twice
+ * in one batch is kept once.
  */
 void spool_stage_body(struct spool *sp, const void *body, size_t len,
     char sha_hex[SHA256_HEX_LEN + 1]);
@@ -41,8 +43,8 @@ bool spool_has_staged(const struct spool *sp);
 
 /*
  * Write what is staged, on the calling thread, after any batch in
- * flight.  With durable, the bodies are written and renamed into
- * place, the events appended, and one flush makes all of it durable.
+ * flight.  With durable, the bodies are appended to the pack, the
+ * events to their file, and one flush makes all of it durable.
  * Without it, events are only written, and a staged body makes the
  * commit durable all the same.  Returns 0, or -1 with err, and then
  * nothing staged is reported stored.
@@ -75,8 +77,8 @@ int spool_commit_end(struct spool *sp, char *err, size_t errlen);
 /*
  * Remove the files that the server has confirmed it holds: each
  * confirm/NAME.txt in the spool lists paths such as
- * "events/20261204T160000.jsonl" or "bodies/ab/cd/<sha256>.zst", one
- * per line.  Only closed events files and bodies are removed, nothing
+ * "events/20261204T160000.jsonl" or "bodies/20261204T160000.pack", one
+ * per line.  Only closed events files and packs are removed, nothing
  * outside them whatever a line says; each list is deleted once done.
  * Returns the number of files removed, or -1 with err.
  */

@@ -17,6 +17,8 @@
 #include <ftw.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -105,29 +107,6 @@ count_entries(const char *dir)
 	return n;
 }
 
-static int regular_files;
-
-static int
-count_regular(
-    const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)path;
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_F)
-		regular_files++;
-	return 0;
-}
-
-/* Number of regular files anywhere under dir. */
-static int
-count_files_under(const char *dir)
-{
-	regular_files = 0;
-	assert_int_equal(nftw(dir, count_regular, 16, FTW_PHYS), 0);
-	return regular_files;
-}
-
 static void
 sha256_hex_openssl(const void *data, size_t len, char out[65])
 {
@@ -144,25 +123,29 @@ sha256_hex_openssl(const void *data, size_t len, char out[65])
 	hex_encode(md, mdlen, out);
 }
 
-/* Path of the stored body with hash sha, as docs/spool.md gives it. */
+/* The pack beside the events file events_name, as docs/spool.md gives it. */
 static void
-body_path(const char *spool, const char *sha, char *out, size_t size)
+pack_path(const char *spool, const char *events_name, char *out, size_t size)
 {
-	int n = snprintf(
-	    out, size, "%s/bodies/%.2s/%.2s/%s.zst", spool, sha, sha + 2, sha);
+	char stem[64];
+	size_t len = strlen(events_name);
+	int n;
 
+	assert_true(len > 6 && len < sizeof(stem));
+	assert_string_equal(events_name + len - 6, ".jsonl");
+	memcpy(stem, events_name, len - 6);
+	stem[len - 6] = '\0';
+	n = snprintf(out, size, "%s/bodies/%s.pack", spool, stem);
 	assert_true(n > 0 && (size_t)n < size);
 }
 
-/* Check that the file at path is one zstd frame of the len bytes. */
+/* Check that a frame of flen bytes is one zstd frame of the len bytes. */
 static void
-assert_zstd_file(const char *path, const void *want, size_t len)
+assert_zstd_frame(const char *data, size_t flen, const void *want, size_t len)
 {
-	size_t flen, n;
-	char *data = read_file(path, SIZE_MAX, &flen);
+	size_t n;
 	void *out;
 
-	assert_non_null(data);
 	assert_int_equal(ZSTD_findFrameCompressedSize(data, flen), flen);
 	assert_int_equal(ZSTD_getFrameContentSize(data, flen), len);
 	out = xmalloc(len + 1);
@@ -171,7 +154,56 @@ assert_zstd_file(const char *path, const void *want, size_t len)
 	assert_int_equal(n, len);
 	assert_memory_equal(out, want, len);
 	free(out);
+}
+
+/*
+ * Walk the pack at path, record by record, with a parser of its own:
+ * a header "<64 hex> <8 hex>\n" and then a frame of that length, up
+ * to the end of the file.  Returns the number of records, and checks
+ * that the one with hash sha, if sha is given, appears once and holds
+ * the len bytes of want.
+ */
+static int
+pack_records(const char *path, const char *sha, const void *want, size_t len)
+{
+	size_t plen, pos = 0;
+	char *data = read_file(path, SIZE_MAX, &plen);
+	int records = 0, found = 0;
+
+	assert_non_null(data);
+	while (pos < plen) {
+		char hsha[65];
+		unsigned flen;
+		int used = 0;
+
+		assert_true(plen - pos >= 74);
+		assert_int_equal(data[pos + 73], '\n');
+		assert_int_equal(sscanf(data + pos, "%64[0-9a-f] %8x%n", hsha,
+				     &flen, &used), 2);
+		assert_int_equal(used, 73);
+		assert_true(flen > 0 && plen - pos - 74 >= flen);
+		if (sha != NULL && strcmp(hsha, sha) == 0) {
+			assert_zstd_frame(data + pos + 74, flen, want, len);
+			found++;
+		}
+		pos += 74 + flen;
+		records++;
+	}
 	free(data);
+	if (sha != NULL)
+		assert_int_equal(found, 1);
+	return records;
+}
+
+/* Check that the open events file's pack holds the body, once. */
+static void
+assert_stored(struct spool *sp, const char *spool, const char *sha,
+    const void *body, size_t len)
+{
+	char path[PATH_MAX];
+
+	pack_path(spool, spool_events_name(sp), path, sizeof(path));
+	pack_records(path, sha, body, len);
 }
 
 /* Stage body, commit durably, and check the stored file. */
@@ -180,7 +212,7 @@ store_and_check(
     struct spool *sp, const char *spool, const void *body, size_t len)
 {
 	char sha[SHA256_HEX_LEN + 1], want[SHA256_HEX_LEN + 1];
-	char path[PATH_MAX], err[512];
+	char err[512];
 
 	memset(sha, 'x', sizeof(sha));
 	spool_stage_body(sp, body, len, sha);
@@ -188,8 +220,7 @@ store_and_check(
 	assert_string_equal(sha, want);
 	if (spool_commit(sp, true, err, sizeof(err)) < 0)
 		fail_msg("commit: %s", err);
-	body_path(spool, sha, path, sizeof(path));
-	assert_zstd_file(path, body, len);
+	assert_stored(sp, spool, sha, body, len);
 }
 
 static struct spool *
@@ -208,8 +239,7 @@ open_or_fail(const char *dir)
 static void
 open_creates_layout(void **state)
 {
-	static const char *const dirs[] = {
-	    "", "bodies", "events", "tmp", "confirm"};
+	static const char *const dirs[] = {"", "bodies", "events", "confirm"};
 	struct fixture *f = *state;
 	char nested[256], path[PATH_MAX];
 	struct spool *sp;
@@ -282,83 +312,6 @@ secret_wrong_size_fails(void **state)
 	assert_non_null(strstr(err, path));
 }
 
-/* What a crash left in tmp/. */
-
-/* Write body, compressed, to tmp/NAME; cut keeps only its first bytes. */
-static void
-put_tmp_body(const char *spool, const char *name, const char *body,
-    size_t cut)
-{
-	size_t bound = ZSTD_compressBound(strlen(body)), n;
-	char path[PATH_MAX], tmp[PATH_MAX];
-	void *z = xmalloc(bound);
-	int fd;
-
-	n = ZSTD_compress(z, bound, body, strlen(body), 3);
-	assert_false(ZSTD_isError(n));
-	if (cut > 0 && cut < n)
-		n = cut;
-	join(tmp, sizeof(tmp), spool, "tmp");
-	join(path, sizeof(path), tmp, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write_all(fd, z, n), 0);
-	assert_int_equal(close(fd), 0);
-	free(z);
-}
-
-static void
-whole_tmp_bodies_recovered(void **state)
-{
-	static const char whole[] = "Subject: kept\r\n\r\nwhole body\r\n";
-	static const char cut[] = "Subject: cut\r\n\r\nthis one was cut "
-				  "short by the crash, mid-write\r\n";
-	static const char other[] = "Subject: outside\r\n\r\nnot ours\r\n";
-	struct fixture *f = *state;
-	char sha_whole[SHA256_HEX_LEN + 1], sha_cut[SHA256_HEX_LEN + 1];
-	char sha_other[SHA256_HEX_LEN + 1], target[PATH_MAX];
-	char name[128], path[PATH_MAX], tmp[PATH_MAX], err[512];
-	struct spool *sp = open_or_fail(f->spool);
-
-	spool_close(sp);
-	sha256_hex_openssl(whole, strlen(whole), sha_whole);
-	sha256_hex_openssl(cut, strlen(cut), sha_cut);
-	snprintf(name, sizeof(name), "%s.41.7", sha_whole);
-	put_tmp_body(f->spool, name, whole, 0);
-	snprintf(name, sizeof(name), "%s.41.8", sha_cut);
-	put_tmp_body(f->spool, name, cut, 12);
-	/* A whole body under another body's hash is not that body. */
-	snprintf(name, sizeof(name), "%s.41.9", sha_cut);
-	put_tmp_body(f->spool, name, whole, 0);
-	put_tmp_body(f->spool, "stray", whole, 0);
-	/* A link, even to a whole body, is not followed. */
-	join(target, sizeof(target), f->base, "tmp");
-	assert_int_equal(mkdir(target, 0700), 0);
-	put_tmp_body(f->base, "elsewhere", other, 0);
-	sha256_hex_openssl(other, strlen(other), sha_other);
-	snprintf(name, sizeof(name), "%s.41.10", sha_other);
-	join(tmp, sizeof(tmp), f->spool, "tmp");
-	join(path, sizeof(path), tmp, name);
-	join(target, sizeof(target), f->base, "tmp/elsewhere");
-	assert_int_equal(symlink(target, path), 0);
-
-	/* The first commit recovers them, after the daemon's drop to its user. */
-	sp = open_or_fail(f->spool);
-	body_path(f->spool, sha_whole, path, sizeof(path));
-	assert_int_equal(access(path, F_OK), -1);
-	spool_stage_event(sp, "{}\n", 3);
-	if (spool_commit(sp, true, err, sizeof(err)) < 0)
-		fail_msg("commit: %s", err);
-	assert_zstd_file(path, whole, strlen(whole));
-	body_path(f->spool, sha_cut, path, sizeof(path));
-	assert_int_equal(access(path, F_OK), -1);
-	body_path(f->spool, sha_other, path, sizeof(path));
-	assert_int_equal(access(path, F_OK), -1);
-	assert_int_equal(access(target, F_OK), 0);
-	assert_int_equal(count_entries(tmp), 0);
-	spool_close(sp);
-}
-
 /* Bodies. */
 
 static void
@@ -370,10 +323,10 @@ body_stored_under_sha256(void **state)
 				   "Buy now.\r\n";
 	struct fixture *f = *state;
 	char sha[SHA256_HEX_LEN + 1], want[SHA256_HEX_LEN + 1];
-	char path[PATH_MAX], tmp[PATH_MAX], err[512];
+	char bodies[PATH_MAX], err[512];
 	struct spool *sp = open_or_fail(f->spool);
 
-	join(tmp, sizeof(tmp), f->spool, "tmp");
+	join(bodies, sizeof(bodies), f->spool, "bodies");
 	assert_false(spool_has_staged(sp));
 	spool_stage_body(sp, body, sizeof(body) - 1, sha);
 	sha256_hex_openssl(body, sizeof(body) - 1, want);
@@ -381,15 +334,13 @@ body_stored_under_sha256(void **state)
 	assert_true(spool_has_staged(sp));
 
 	/* Staged, not yet stored: the body is only in memory. */
-	body_path(f->spool, sha, path, sizeof(path));
-	assert_int_equal(access(path, F_OK), -1);
-	assert_int_equal(count_entries(tmp), 0);
+	assert_int_equal(count_entries(bodies), 0);
 
 	if (spool_commit(sp, true, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
 	assert_false(spool_has_staged(sp));
-	assert_zstd_file(path, body, sizeof(body) - 1);
-	assert_int_equal(count_entries(tmp), 0);
+	assert_int_equal(count_entries(bodies), 1);
+	assert_stored(sp, f->spool, sha, body, sizeof(body) - 1);
 	spool_close(sp);
 }
 
@@ -397,15 +348,13 @@ static void
 empty_body_stored(void **state)
 {
 	struct fixture *f = *state;
-	char path[PATH_MAX];
 	struct spool *sp = open_or_fail(f->spool);
 
 	store_and_check(sp, f->spool, "", 0);
 	/* The SHA-256 of the empty string. */
-	body_path(f->spool,
+	assert_stored(sp, f->spool,
 	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-	    path, sizeof(path));
-	assert_int_equal(access(path, F_OK), 0);
+	    "", 0);
 	spool_close(sp);
 }
 
@@ -436,46 +385,44 @@ identical_bodies_stored_once(void **state)
 	static const char a[] = "body A\r\n", b[] = "body B\r\n";
 	struct fixture *f = *state;
 	char sha1[SHA256_HEX_LEN + 1], sha2[SHA256_HEX_LEN + 1];
-	char bodies[PATH_MAX], tmp[PATH_MAX], stored[PATH_MAX], err[512];
+	char pack[PATH_MAX], first[PATH_MAX], err[512];
 	struct stat before, after;
 	struct spool *sp = open_or_fail(f->spool);
-
-	join(bodies, sizeof(bodies), f->spool, "bodies");
-	join(tmp, sizeof(tmp), f->spool, "tmp");
-	sha256_hex_openssl(a, sizeof(a) - 1, sha1);
-	body_path(f->spool, sha1, stored, sizeof(stored));
 
 	/* Twice in one batch: stored once. */
 	spool_stage_body(sp, a, sizeof(a) - 1, sha1);
 	spool_stage_body(sp, a, sizeof(a) - 1, sha2);
 	assert_string_equal(sha1, sha2);
 	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), 0);
-	assert_int_equal(count_files_under(bodies), 1);
-	assert_int_equal(count_entries(tmp), 0);
+	pack_path(f->spool, spool_events_name(sp), pack, sizeof(pack));
+	assert_int_equal(pack_records(pack, sha1, a, sizeof(a) - 1), 1);
 
-	/* Again after it is stored: the stored file stays as it is. */
-	assert_int_equal(count_entries(tmp), 0);
-	assert_int_equal(stat(stored, &before), 0);
+	/* Again after it is stored: the pack stays as it is. */
+	assert_int_equal(stat(pack, &before), 0);
 	spool_stage_body(sp, a, sizeof(a) - 1, sha2);
 	assert_string_equal(sha1, sha2);
 	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), 0);
-	assert_int_equal(count_files_under(bodies), 1);
-	assert_int_equal(count_entries(tmp), 0);
-	assert_int_equal(stat(stored, &after), 0);
-	assert_int_equal(before.st_ino, after.st_ino);
+	assert_int_equal(stat(pack, &after), 0);
+	assert_int_equal(before.st_size, after.st_size);
 
-	/* A different body is a second file. */
+	/* A different body is a second record. */
 	store_and_check(sp, f->spool, b, sizeof(b) - 1);
-	assert_int_equal(count_files_under(bodies), 2);
+	assert_int_equal(pack_records(pack, sha1, a, sizeof(a) - 1), 2);
 	spool_close(sp);
 
-	/* A new spool_open() still finds the stored body. */
+	/*
+	 * A new spool_open() writes a new pack, and a body stored before
+	 * goes into it again: the old pack may be gone by the time the
+	 * server reads the new one's events.
+	 */
+	strlcpy_(first, pack, sizeof(first));
 	sp = open_or_fail(f->spool);
 	spool_stage_body(sp, a, sizeof(a) - 1, sha2);
 	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), 0);
-	assert_int_equal(count_files_under(bodies), 2);
-	assert_int_equal(stat(stored, &after), 0);
-	assert_int_equal(before.st_ino, after.st_ino);
+	pack_path(f->spool, spool_events_name(sp), pack, sizeof(pack));
+	assert_string_not_equal(pack, first);
+	assert_int_equal(pack_records(pack, sha1, a, sizeof(a) - 1), 1);
+	assert_int_equal(pack_records(first, sha1, a, sizeof(a) - 1), 2);
 	spool_close(sp);
 }
 
@@ -636,7 +583,7 @@ body_and_event_committed_together(void **state)
 {
 	static const char body[] = "hi\r\n";
 	struct fixture *f = *state;
-	char sha[SHA256_HEX_LEN + 1], line[128], path[PATH_MAX], err[512];
+	char sha[SHA256_HEX_LEN + 1], line[128], err[512];
 	struct spool *sp = open_or_fail(f->spool);
 	size_t len;
 	char *data;
@@ -647,8 +594,7 @@ body_and_event_committed_together(void **state)
 
 	/* A body forces a durable commit, even when not requested. */
 	assert_int_equal(spool_commit(sp, false, err, sizeof(err)), 0);
-	body_path(f->spool, sha, path, sizeof(path));
-	assert_zstd_file(path, body, sizeof(body) - 1);
+	assert_stored(sp, f->spool, sha, body, sizeof(body) - 1);
 	data = read_events(f->spool, spool_events_name(sp), &len);
 	assert_string_equal(data, line);
 	free(data);
@@ -739,29 +685,6 @@ spool_path_unwritable(void **state)
 }
 
 static void
-commit_fails_without_tmp(void **state)
-{
-	struct fixture *f = *state;
-	char tmp[PATH_MAX], events[PATH_MAX], sha[SHA256_HEX_LEN + 1];
-	char err[512];
-	struct spool *sp = open_or_fail(f->spool);
-
-	join(tmp, sizeof(tmp), f->spool, "tmp");
-	join(events, sizeof(events), f->spool, "events");
-	assert_int_equal(rmdir(tmp), 0);
-	spool_stage_body(sp, "x", 1, sha);
-	spool_stage_event(sp, "{}\n", 3);
-	err[0] = '\0';
-	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), -1);
-	print_message("error: %s\n", err);
-	assert_non_null(strstr(err, tmp));
-	/* Neither the body nor its event is kept for a later commit. */
-	assert_false(spool_has_staged(sp));
-	assert_int_equal(count_entries(events), 0);
-	spool_close(sp);
-}
-
-static void
 commit_fails_events_not_dir(void **state)
 {
 	struct fixture *f = *state;
@@ -785,23 +708,40 @@ commit_fails_events_not_dir(void **state)
 	spool_close(sp);
 }
 
-static void
-commit_fails_bodies_not_dir(void **state)
+/* Read the open events file, which must exist, and return its size. */
+static size_t
+events_size(struct spool *sp, const char *spool)
 {
-	struct fixture *f = *state;
-	char bodies[PATH_MAX], tmp[PATH_MAX], events[PATH_MAX];
-	char sha[SHA256_HEX_LEN + 1], err[512];
-	struct spool *sp = open_or_fail(f->spool);
+	size_t len;
+	char *data;
+
+	assert_string_not_equal(spool_events_name(sp), "");
+	data = read_events(spool, spool_events_name(sp), &len);
+	free(data);
+	return len;
+}
+
+/* Replace the bodies directory with a file, so that no pack opens. */
+static void
+break_bodies(const char *spool, char *bodies, size_t size)
+{
 	int fd;
 
-	join(bodies, sizeof(bodies), f->spool, "bodies");
-	join(tmp, sizeof(tmp), f->spool, "tmp");
-	join(events, sizeof(events), f->spool, "events");
+	join(bodies, size, spool, "bodies");
 	assert_int_equal(rmdir(bodies), 0);
 	fd = open(bodies, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(close(fd), 0);
+}
 
+static void
+commit_fails_bodies_not_dir(void **state)
+{
+	struct fixture *f = *state;
+	char bodies[PATH_MAX], sha[SHA256_HEX_LEN + 1], err[512];
+	struct spool *sp = open_or_fail(f->spool);
+
+	break_bodies(f->spool, bodies, sizeof(bodies));
 	spool_stage_body(sp, "x", 1, sha);
 	spool_stage_event(sp, "{}\n", 3);
 	err[0] = '\0';
@@ -809,10 +749,55 @@ commit_fails_bodies_not_dir(void **state)
 	print_message("error: %s\n", err);
 	assert_non_null(strstr(err, bodies));
 
-	/* No event for a body that was not stored, and tmp/ is cleaned. */
+	/* No event for a body that was not stored, now or later. */
 	assert_false(spool_has_staged(sp));
-	assert_int_equal(count_entries(events), 0);
-	assert_int_equal(count_entries(tmp), 0);
+	assert_int_equal(events_size(sp, f->spool), 0);
+	spool_stage_event(sp, "{}\n", 3);
+	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), 0);
+	assert_int_equal(events_size(sp, f->spool), 3);
+	spool_close(sp);
+}
+
+/* A failed write leaves the pack ending with its last whole record. */
+static void
+failed_pack_write_cut_back(void **state)
+{
+	static const char kept[] = "kept body\r\n";
+	struct fixture *f = *state;
+	char sha[SHA256_HEX_LEN + 1], pack[PATH_MAX], err[512];
+	struct rlimit old, small;
+	struct stat st;
+	unsigned char big[65536];
+	struct spool *sp = open_or_fail(f->spool);
+	size_t i;
+
+	store_and_check(sp, f->spool, kept, sizeof(kept) - 1);
+	pack_path(f->spool, spool_events_name(sp), pack, sizeof(pack));
+	assert_int_equal(stat(pack, &st), 0);
+
+	/* A file size limit just past the pack: the next write is cut. */
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (unsigned char)(i * 7919 >> 3);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small = old;
+	small.rlim_cur = (rlim_t)st.st_size + 100;
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	spool_stage_body(sp, big, sizeof(big), sha);
+	spool_stage_event(sp, "{}\n", 3);
+	err[0] = '\0';
+	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), -1);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	print_message("error: %s\n", err);
+	assert_non_null(strstr(err, ".pack"));
+
+	assert_int_equal(pack_records(pack, NULL, NULL, 0), 1);
+	assert_int_equal(stat(pack, &st), 0);
+	/* The same body is appended whole by the next commit. */
+	spool_stage_body(sp, big, sizeof(big), sha);
+	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), 0);
+	assert_int_equal(pack_records(pack, sha, big, sizeof(big)), 2);
 	spool_close(sp);
 }
 
@@ -833,31 +818,42 @@ confirmed_files_removed(void **state)
 {
 	struct fixture *f = *state;
 	char closed[64], open_name[64], sha[SHA256_HEX_LEN + 1];
-	char list[2048], path[PATH_MAX], body[PATH_MAX], err[512];
+	char list[2048], path[PATH_MAX], err[512];
+	char closed_pack[PATH_MAX], open_pack[PATH_MAX];
 	char secret[PATH_MAX], confirm[PATH_MAX], events[PATH_MAX];
 	struct spool *sp = open_or_fail(f->spool);
 
-	/* A closed events file, a stored body and the open events file. */
+	/* A closed events file and its pack, and the open ones. */
 	spool_stage_body(sp, "x", 1, sha);
 	spool_stage_event(sp, "a\n", 2);
 	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), 0);
 	strlcpy_(closed, spool_events_name(sp), sizeof(closed));
+	pack_path(f->spool, closed, closed_pack, sizeof(closed_pack));
 	spool_close(sp);
 	sp = open_or_fail(f->spool);
+	spool_stage_body(sp, "y", 1, sha);
 	spool_stage_event(sp, "b\n", 2);
 	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), 0);
 	strlcpy_(open_name, spool_events_name(sp), sizeof(open_name));
+	pack_path(f->spool, open_name, open_pack, sizeof(open_pack));
+	assert_int_equal(access(closed_pack, F_OK), 0);
+	assert_int_equal(access(open_pack, F_OK), 0);
 
 	snprintf(list, sizeof(list),
 	    "events/%s\r\n"
 	    "events/%s\n"
+	    "bodies/%.*s.pack\n"
+	    "bodies/%.*s.pack\n"
 	    "bodies/%.2s/%.2s/%s.zst\n"
 	    "secret\n"
 	    "../spool/secret\n"
 	    "events/../secret\n"
 	    "bodies/../secret\n"
+	    "bodies/../secret.pack\n"
 	    "%s/secret\n",
-	    closed, open_name, sha, sha + 2, sha, f->spool);
+	    closed, open_name, (int)(strlen(closed) - 6), closed,
+	    (int)(strlen(open_name) - 6), open_name, sha, sha + 2, sha,
+	    f->spool);
 	join(confirm, sizeof(confirm), f->spool, "confirm");
 	join(path, sizeof(path), confirm, "batch.txt");
 	write_file(path, list);
@@ -866,61 +862,56 @@ confirmed_files_removed(void **state)
 	join(events, sizeof(events), f->spool, "events");
 	join(path, sizeof(path), events, closed);
 	assert_int_equal(access(path, F_OK), -1);
-	body_path(f->spool, sha, body, sizeof(body));
-	assert_int_equal(access(body, F_OK), -1);
+	assert_int_equal(access(closed_pack, F_OK), -1);
 
-	/* The open events file and the secret stay, and the list is gone. */
+	/* The open files and the secret stay, and the list is gone. */
 	join(path, sizeof(path), events, open_name);
 	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(access(open_pack, F_OK), 0);
 	join(secret, sizeof(secret), f->spool, "secret");
 	assert_int_equal(access(secret, F_OK), 0);
 	assert_int_equal(count_entries(confirm), 0);
 	spool_close(sp);
 }
 
-/* A body the server had removed is written again when sent again. */
+/*
+ * A body whose pack the server had removed is written again when sent
+ * again, even by the process that wrote it first.
+ */
 static void
 removed_body_written_again(void **state)
 {
 	static const char body[] = "campaign body\r\n";
 	struct fixture *f = *state;
 	char sha[SHA256_HEX_LEN + 1], path[PATH_MAX], list[256], err[512];
-	char confirm[PATH_MAX];
+	char confirm[PATH_MAX], first[64], pack[PATH_MAX];
 	struct spool *sp = open_or_fail(f->spool);
 
+	/* The pack to remove is closed: the events file of a former run. */
 	store_and_check(sp, f->spool, body, sizeof(body) - 1);
-	sha256_hex_openssl(body, sizeof(body) - 1, sha);
-	snprintf(list, sizeof(list), "bodies/%.2s/%.2s/%s.zst\n", sha,
-	    sha + 2, sha);
+	strlcpy_(first, spool_events_name(sp), sizeof(first));
+	spool_close(sp);
+	sp = open_or_fail(f->spool);
+	/* This run stores the body too, and knows it stored. */
+	store_and_check(sp, f->spool, body, sizeof(body) - 1);
+	pack_path(f->spool, spool_events_name(sp), pack, sizeof(pack));
+	spool_stage_body(sp, body, sizeof(body) - 1, sha);
+	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), 0);
+	assert_int_equal(pack_records(pack, NULL, NULL, 0), 1);
+
+	snprintf(list, sizeof(list), "bodies/%.*s.pack\n",
+	    (int)(strlen(first) - 6), first);
 	join(confirm, sizeof(confirm), f->spool, "confirm");
 	join(path, sizeof(path), confirm, "bodies.txt");
 	write_file(path, list);
 	assert_int_equal(spool_remove_confirmed(sp, err, sizeof(err)), 1);
-	body_path(f->spool, sha, path, sizeof(path));
+	pack_path(f->spool, first, path, sizeof(path));
 	assert_int_equal(access(path, F_OK), -1);
 
-	store_and_check(sp, f->spool, body, sizeof(body) - 1);
-	spool_close(sp);
-}
-
-/* A stored body whose data a crash lost is replaced by a new copy. */
-static void
-broken_stored_body_replaced(void **state)
-{
-	static const char body[] = "Subject: again\r\n\r\nsame body\r\n";
-	struct fixture *f = *state;
-	char sha[SHA256_HEX_LEN + 1], dir[PATH_MAX], path[PATH_MAX];
-	struct spool *sp = open_or_fail(f->spool);
-
-	sha256_hex_openssl(body, sizeof(body) - 1, sha);
-	snprintf(dir, sizeof(dir), "%s/bodies/%.2s", f->spool, sha);
-	assert_int_equal(mkdir(dir, 0750), 0);
-	snprintf(dir, sizeof(dir), "%s/bodies/%.2s/%.2s", f->spool, sha,
-	    sha + 2);
-	assert_int_equal(mkdir(dir, 0750), 0);
-	body_path(f->spool, sha, path, sizeof(path));
-	write_file(path, "");
-	store_and_check(sp, f->spool, body, sizeof(body) - 1);
+	/* The removal forgets every stored body: this one is written again. */
+	spool_stage_body(sp, body, sizeof(body) - 1, sha);
+	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), 0);
+	assert_int_equal(pack_records(pack, NULL, NULL, 0), 2);
 	spool_close(sp);
 }
 
@@ -965,10 +956,9 @@ thread_commits_while_next_batch_stages(void **state)
 
 	wait_readable(fd);
 	assert_int_equal(spool_commit_end(sp, err, sizeof(err)), 0);
-	body_path(f->spool, sha1, path, sizeof(path));
-	assert_zstd_file(path, first, sizeof(first) - 1);
-	body_path(f->spool, sha2, path, sizeof(path));
-	assert_int_equal(access(path, F_OK), -1);
+	pack_path(f->spool, spool_events_name(sp), path, sizeof(path));
+	assert_int_equal(pack_records(path, sha1, first, sizeof(first) - 1),
+	    1);
 	data = read_events(f->spool, spool_events_name(sp), &len);
 	assert_string_equal(data, line1);
 	free(data);
@@ -976,7 +966,8 @@ thread_commits_while_next_batch_stages(void **state)
 	assert_true(spool_commit_begin(sp, true));
 	wait_readable(fd);
 	assert_int_equal(spool_commit_end(sp, err, sizeof(err)), 0);
-	assert_zstd_file(path, second, sizeof(second) - 1);
+	assert_int_equal(pack_records(path, sha2, second, sizeof(second) - 1),
+	    2);
 	snprintf(both, sizeof(both), "%s%s", line1, line2);
 	data = read_events(f->spool, spool_events_name(sp), &len);
 	assert_string_equal(data, both);
@@ -989,29 +980,27 @@ static void
 thread_reports_failed_batch(void **state)
 {
 	struct fixture *f = *state;
-	char tmp[PATH_MAX], events[PATH_MAX], sha[SHA256_HEX_LEN + 1];
-	char err[512];
+	char bodies[PATH_MAX], sha[SHA256_HEX_LEN + 1], err[512];
 	struct spool *sp = open_or_fail(f->spool);
 	size_t len;
 	char *data;
 	int fd;
 
-	join(tmp, sizeof(tmp), f->spool, "tmp");
-	join(events, sizeof(events), f->spool, "events");
 	fd = spool_start_thread(sp, err, sizeof(err));
 	if (fd < 0)
 		fail_msg("%s", err);
-	assert_int_equal(rmdir(tmp), 0);
+	break_bodies(f->spool, bodies, sizeof(bodies));
 	spool_stage_body(sp, "x", 1, sha);
 	spool_stage_event(sp, "lost\n", 5);
 	assert_true(spool_commit_begin(sp, true));
 	wait_readable(fd);
 	err[0] = '\0';
 	assert_int_equal(spool_commit_end(sp, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, tmp));
-	assert_int_equal(count_entries(events), 0);
+	assert_non_null(strstr(err, bodies));
+	assert_int_equal(events_size(sp, f->spool), 0);
 
-	assert_int_equal(mkdir(tmp, 0750), 0);
+	assert_int_equal(unlink(bodies), 0);
+	assert_int_equal(mkdir(bodies, 0750), 0);
 	spool_stage_event(sp, "kept\n", 5);
 	assert_true(spool_commit_begin(sp, false));
 	wait_readable(fd);
@@ -1046,7 +1035,6 @@ main(void)
 	    TEST(open_creates_layout),
 	    TEST(secret_created_and_kept),
 	    TEST(secret_wrong_size_fails),
-	    TEST(whole_tmp_bodies_recovered),
 	    TEST(body_stored_under_sha256),
 	    TEST(empty_body_stored),
 	    TEST(large_body_round_trip),
@@ -1057,12 +1045,11 @@ main(void)
 	    TEST(body_and_event_committed_together),
 	    TEST(spool_path_is_file),
 	    TEST(spool_path_unwritable),
-	    TEST(commit_fails_without_tmp),
 	    TEST(commit_fails_events_not_dir),
 	    TEST(commit_fails_bodies_not_dir),
+	    TEST(failed_pack_write_cut_back),
 	    TEST(confirmed_files_removed),
 	    TEST(removed_body_written_again),
-	    TEST(broken_stored_body_replaced),
 	    TEST(thread_commits_while_next_batch_stages),
 	    TEST(thread_reports_failed_batch),
 	    TEST(thread_stops_at_close),
