@@ -65,6 +65,15 @@ put_string(struct jsonw *w, const void *val, size_t len)
 	while (i < len) {
 		unsigned char c = p[i];
 
+		/* Most of a string is printable ASCII: copy runs of it. */
+		for (n = 0; i + n < len && p[i + n] >= 0x20 && p[i + n] < 0x7f &&
+		    p[i + n] != '"' && p[i + n] != '\\'; n++)
+			;
+		if (n > 0) {
+			put(w, (const char *)p + i, n);
+			i += n;
+			continue;
+		}
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)c;

@@ -1410,11 +1410,12 @@ finish_message(struct smtp_session *s)
 static size_t
 run_length(const char *p, size_t n)
 {
-	size_t i = 0;
+	const char *lf = memchr(p, '\n', n), *cr;
 
-	while (i < n && p[i] != '\r' && p[i] != '\n')
-		i++;
-	return i;
+	if (lf != NULL)
+		n = (size_t)(lf - p);
+	cr = memchr(p, '\r', n);
+	return cr != NULL ? (size_t)(cr - p) : n;
 }
 
 /*
