@@ -62,17 +62,8 @@ else
 	fail "$stored messages in the database, $((before + after)) acknowledged"
 fi
 
-missing=0
-damaged=0
-while read -r sha; do
-	if [ ! -f "$WORK/spool/bodies/${sha:0:2}/${sha:2:2}/$sha.zst" ]; then
-		missing=$((missing + 1))
-	elif [ "$(body_of "$sha" | sha256sum | cut -d' ' -f1)" != "$sha" ]; then
-		damaged=$((damaged + 1))
-	fi
-done <"$WORK/acks.sorted"
-expect_eq "acknowledged body files missing" 0 "$missing"
-expect_eq "acknowledged body files damaged" 0 "$damaged"
+expect_eq "acknowledged bodies" "missing 0 damaged 0" \
+    "$(check_bodies "$WORK/spool" "$WORK/acks.sorted")"
 
 counts() {
 	sql "SELECT (SELECT count(*) FROM message), (SELECT count(*) FROM session),

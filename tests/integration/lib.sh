@@ -202,7 +202,12 @@ sql() {
 	sqlite3 -batch -noheader "$WORK/spampot.db" "$1"
 }
 
-# body_of SHA256: the stored body of a message, decompressed.
+# body_of SHA256 [SPOOL]: the stored body of a message, decompressed.
 body_of() {
-	zstd -dcq "$WORK/spool/bodies/${1:0:2}/${1:2:2}/$1.zst"
+	python3 "$TESTS/integration/packs.py" body "${2:-$WORK/spool}" "$1"
+}
+
+# check_bodies SPOOL FILE: "missing N damaged M" for the hashes in FILE.
+check_bodies() {
+	python3 "$TESTS/integration/packs.py" check "$1" "$2"
 }
