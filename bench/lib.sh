@@ -144,30 +144,6 @@ start_sensor() {
 	wait_port "$2"
 }
 
-# warm_spool: create all 65,536 bodies/ab/cd directories, owned as the
-# sensor's own bodies directory, as in a spool that has taken a few
-# hundred thousand messages.  In a fresh spool most messages create two
-# directories and flush their parents: see the README.
-warm_spool() {
-	local bodies=$WORK/spool/bodies
-
-	[ -n "${BENCH_COLD_SPOOL:-}" ] && return 0
-	python3 - "$bodies" <<'PY'
-import os, sys
-root = sys.argv[1]
-st = os.stat(root)
-for a in range(256):
-    top = os.path.join(root, "%02x" % a)
-    os.makedirs(top, exist_ok=True)
-    os.chown(top, st.st_uid, st.st_gid)
-    for b in range(256):
-        d = os.path.join(top, "%02x" % b)
-        os.makedirs(d, exist_ok=True)
-        os.chown(d, st.st_uid, st.st_gid)
-PY
-	sync
-}
-
 # rss_kib PID: resident set size in KiB.
 rss_kib() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"

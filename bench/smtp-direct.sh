@@ -35,7 +35,6 @@ port = $smtp
 service = smtp
 service-port = 25"
 start_sensor "$WORK/sensor.conf" "$smtp"
-warm_spool
 spawn smtp-sink -u nobody "127.0.0.1:$sink" 1000
 wait_port "$sink"
 

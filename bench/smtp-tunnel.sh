@@ -40,7 +40,6 @@ port = $phttp
 service = proxy
 service-port = 8080"
 start_sensor "$WORK/sensor.conf" "$psocks"
-warm_spool
 
 spawn smtp-sink -u nobody "127.0.0.1:$sink" 1000
 spawn_quiet microsocks -i 127.0.0.1 -p "$msocks"
