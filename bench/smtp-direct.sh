@@ -9,14 +9,14 @@
 # Last, bench/syncprobe shows on the spool's own disk what the two
 # ways of flushing a batch of small files cost (see the README).
 #
-# BENCH_SESSIONS (100), BENCH_MESSAGES (20000), BENCH_RCPTS (5) and
+# BENCH_SESSIONS (100), BENCH_MESSAGES (100000), BENCH_RCPTS (5) and
 # BENCH_SIZE (4096 bytes) set the load; BENCH_TIMEOUT (300 s) bounds
 # each run.
 . "$(dirname "$0")/lib.sh"
 build
 
 SESSIONS=${BENCH_SESSIONS:-100}
-MESSAGES=${BENCH_MESSAGES:-20000}
+MESSAGES=${BENCH_MESSAGES:-100000}
 RCPTS=${BENCH_RCPTS:-5}
 SIZE=${BENCH_SIZE:-4096}
 TIMEOUT=${BENCH_TIMEOUT:-300}
