@@ -421,6 +421,17 @@ static const char schema_v6[] =
     "ALTER TABLE proxy_request_v6 RENAME TO proxy_request;"
     "CREATE INDEX proxy_request_target ON proxy_request(target_host);";
 
+/*
+ * Schema version 7: where each body is.  A sensor appends bodies to
+ * packs, bodies/NAME.pack, and ingest records the pack's file name, the
+ * offset of the record's header and the length of its zstd frame.  A
+ * body that a message names but no pack read so far holds has no pack.
+ */
+static const char schema_v7[] =
+    "ALTER TABLE body ADD COLUMN pack TEXT;"
+    "ALTER TABLE body ADD COLUMN offset INTEGER;"
+    "ALTER TABLE body ADD COLUMN length INTEGER;";
+
 /* Migration i brings the schema from version i to version i + 1. */
 static const char *const migrations[DB_SCHEMA_VERSION] = {
     schema_v1,
@@ -429,6 +440,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
     schema_v4,
     schema_v5,
     schema_v6,
+    schema_v7,
 };
 
 static const char *const stmt_sql[STMT_COUNT] = {
@@ -436,8 +448,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_SENSOR_INSERT] = "INSERT INTO sensor(name) VALUES (?1)",
     [STMT_SENSOR_VERSION] = "UPDATE sensor SET version = ?2, started = ?3"
 			    " WHERE id = ?1",
-    [STMT_FILE_FIND] = "SELECT offset_bytes, lines FROM ingested_file"
-		       " WHERE path = ?1",
+    [STMT_FILE_FIND] = "SELECT offset_bytes, lines, sensor_id"
+		       " FROM ingested_file WHERE path = ?1",
     [STMT_FILE_UPSERT] =
 	"INSERT INTO ingested_file(path, sensor_id, offset_bytes, lines)"
 	" VALUES (?1, ?2, ?3, ?4) ON CONFLICT(path) DO UPDATE SET"
@@ -514,6 +526,12 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_IP_INSERT] = "INSERT OR IGNORE INTO ip(ip) VALUES (?1)",
     [STMT_BODY_INSERT] = "INSERT OR IGNORE INTO body(sensor_id, sha256)"
 			 " VALUES (?1, ?2)",
+    /* The first pack found to hold a body stays its location. */
+    [STMT_BODY_LOCATE] =
+	"INSERT INTO body(sensor_id, sha256, pack, offset, length)"
+	" VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(sensor_id, sha256)"
+	" DO UPDATE SET pack = excluded.pack, offset = excluded.offset,"
+	" length = excluded.length WHERE pack IS NULL",
     [STMT_ROLLUP_MINUTE_ADD] =
 	"INSERT INTO rollup_minute(minute, sensor_id, service_port,"
 	" messages, recipients, connections, bytes_in, bytes_out, probes,"

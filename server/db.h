@@ -19,7 +19,7 @@
 #define DB_DEFAULT_PATH "spampot.db"
 
 /* Schema version this build writes; older files are migrated on open. */
-#define DB_SCHEMA_VERSION 6
+#define DB_SCHEMA_VERSION 7
 
 /* Statements prepared once per connection, named by what they do. */
 enum db_stmt {
@@ -41,6 +41,7 @@ enum db_stmt {
 	STMT_PROXY_TUNNEL_INSERT,
 	STMT_IP_INSERT,
 	STMT_BODY_INSERT,
+	STMT_BODY_LOCATE,
 	STMT_ROLLUP_MINUTE_ADD,
 	STMT_ROLLUP_IP_DAY_ADD,
 	STMT_IP_PENDING,

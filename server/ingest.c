@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bodypack.h"
 #include "commands.h"
 #include "enrich.h"
 #include "osmatch.h"
@@ -1893,6 +1894,18 @@ record_offset(struct ingest_run *run, const struct batch *b)
 }
 
 static int
+tx_begin(struct ingest_run *run)
+{
+	if (run->in_tx)
+		return 0;
+	if (db_begin(run->db) < 0)
+		return -1;
+	run->in_tx = true;
+	run->tx_bytes = 0;
+	return 0;
+}
+
+static int
 tx_commit(struct ingest_run *run)
 {
 	if (!run->in_tx)
@@ -1938,12 +1951,8 @@ store_batch(struct ingest_run *run, struct batch *b)
 		finish_file(run);
 		run->file_name = xstrdup(b->path);
 	}
-	if (!run->in_tx) {
-		if (db_begin(run->db) < 0)
-			return -1;
-		run->in_tx = true;
-		run->tx_bytes = 0;
-	}
+	if (tx_begin(run) < 0)
+		return -1;
 	for (i = 0; i < b->count; i++)
 		if (store_item(run, &b->items[i]) < 0)
 			return -1;
@@ -2011,26 +2020,19 @@ file_progress(
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Open path at the offset already ingested; returns the fd, -1, or -2 if
- * there is nothing new to read. */
+/*
+ * Open a file of the spool for reading and set *size.  A spool comes
+ * from a sensor, which may be hostile: only regular files are read,
+ * never a symbolic link (it could name any file of ours) or a FIFO (it
+ * would block).  One such entry, or one we cannot open, is skipped with
+ * a warning and -1; the others are ingested.
+ */
 static int
-open_at_progress(struct ingest_run *run, const char *path, const char *key,
-    struct line_reader *r, char *err, size_t errlen)
+open_regular(struct ingest_run *run, const char *path, uint64_t *size)
 {
-	uint64_t offset, lines;
 	struct stat st;
 	int fd;
 
-	if (file_progress(run, key, &offset, &lines) < 0) {
-		bufprintf(err, errlen, "database: %s", db_error(run->db));
-		return -1;
-	}
-	/*
-	 * A spool comes from a sensor, which may be hostile: only regular
-	 * files are read, never a symbolic link (it could name any file of
-	 * ours) or a FIFO (it would block).  One such entry, or one we
-	 * cannot open, is skipped with a warning; the others are ingested.
-	 */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		fprintf(run->opts->log, "%s: %s: warning: %s; skipped\n",
@@ -2040,18 +2042,34 @@ open_at_progress(struct ingest_run *run, const char *path, const char *key,
 			: "not a regular file");
 		if (fd >= 0)
 			close(fd);
-		(void)err;
-		(void)errlen;
-		return -2;
+		return -1;
 	}
-	if ((uint64_t)st.st_size < offset)
+	*size = (uint64_t)st.st_size;
+	return fd;
+}
+
+/* Open path at the offset already ingested; returns the fd, -1, or -2 if
+ * there is nothing new to read. */
+static int
+open_at_progress(struct ingest_run *run, const char *path, const char *key,
+    struct line_reader *r, char *err, size_t errlen)
+{
+	uint64_t offset, lines, size;
+	int fd;
+
+	if (file_progress(run, key, &offset, &lines) < 0) {
+		bufprintf(err, errlen, "database: %s", db_error(run->db));
+		return -1;
+	}
+	if ((fd = open_regular(run, path, &size)) < 0)
+		return -2;
+	if (size < offset)
 		fprintf(run->opts->log,
-		    "%s: %s: warning: file is shorter (%lld bytes) than the"
+		    "%s: %s: warning: file is shorter (%llu bytes) than the"
 		    " %llu bytes already ingested; skipped\n",
-		    progname, path, (long long)st.st_size,
+		    progname, path, (unsigned long long)size,
 		    (unsigned long long)offset);
-	if ((uint64_t)st.st_size <= offset ||
-	    lseek(fd, (off_t)offset, SEEK_SET) < 0) {
+	if (size <= offset || lseek(fd, (off_t)offset, SEEK_SET) < 0) {
 		close(fd);
 		return -2;
 	}
@@ -2114,6 +2132,238 @@ ingest_file(struct ingest_run *run, const char *path, char *err, size_t errlen)
 	line_reader_free(&r);
 	free(buf);
 	close(fd);
+	return rc;
+}
+
+/*
+ * Body packs.  Each record of SPOOL/bodies/NAME.pack gets its location
+ * in the body table, and the pack's ingested_file row records how far
+ * it was read, as for events files, in the same transactions.
+ */
+
+/* What index_record() returns to stop pack_scan(). */
+enum {
+	SCAN_CHUNK_FULL = 1, /* commit, then scan on from this record */
+	SCAN_DB_FAILED,
+};
+
+/* One pack being read. */
+struct pack_scan_state {
+	struct ingest_run *run;
+	const char *name; /* NAME.pack, as body.pack stores it */
+	int64_t sensor_id;
+	uint64_t from; /* where the open transaction's records begin */
+	uint64_t records;
+	size_t chunk;
+};
+
+static int
+index_record(const struct pack_record *r, void *arg)
+{
+	struct pack_scan_state *s = arg;
+	sqlite3_stmt *st;
+
+	/* At least one record per transaction, so that each makes progress. */
+	if (r->offset > s->from &&
+	    s->run->tx_bytes + (r->offset - s->from) >= s->chunk)
+		return SCAN_CHUNK_FULL;
+	st = db_stmt(s->run->db, STMT_BODY_LOCATE);
+	sqlite3_bind_int64(st, 1, s->sensor_id);
+	db_bind_text(st, 2, r->sha);
+	db_bind_text(st, 3, s->name);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)r->offset);
+	sqlite3_bind_int64(st, 5, r->length);
+	if (db_step_done(st) < 0)
+		return SCAN_DB_FAILED;
+	s->records++;
+	s->run->stats->pack_records++;
+	return 0;
+}
+
+static int
+record_pack_offset(struct ingest_run *run, const char *key, int64_t sid,
+    uint64_t offset, uint64_t records)
+{
+	sqlite3_stmt *st = db_stmt(run->db, STMT_FILE_UPSERT);
+
+	db_bind_text(st, 1, key);
+	sqlite3_bind_int64(st, 2, sid);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)offset);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)records);
+	return db_step_done(st);
+}
+
+/*
+ * Index the records of the open pack from *pos to size, committing a
+ * chunk at a time.  Returns 0, or -1 with err set.  A header that is
+ * not one is reported, and the rest of the pack is left unread.
+ */
+static int
+scan_pack(struct ingest_run *run, int fd, const char *path, const char *key,
+    struct pack_scan_state *s, uint64_t *pos, uint64_t size, char *err,
+    size_t errlen)
+{
+	bool cut;
+	int rc;
+
+	for (;;) {
+		if (tx_begin(run) < 0)
+			goto db_failed;
+		s->from = *pos;
+		rc = pack_scan(fd, pos, size, index_record, s, &cut);
+		if (rc < 0 && errno != EBADMSG) {
+			bufprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		if (rc == SCAN_DB_FAILED ||
+		    (*pos > s->from &&
+			record_pack_offset(
+			    run, key, s->sensor_id, *pos, s->records) < 0))
+			goto db_failed;
+		run->tx_bytes += (size_t)(*pos - s->from);
+		if (rc < 0)
+			fprintf(run->opts->log,
+			    "%s: %s: warning: damaged pack: no record header"
+			    " at offset %llu; the rest of the pack is"
+			    " skipped\n",
+			    progname, path, (unsigned long long)*pos);
+		if (rc != SCAN_CHUNK_FULL)
+			break;
+		if (tx_commit(run) < 0)
+			goto db_failed;
+	}
+	if (run->tx_bytes >= s->chunk && tx_commit(run) < 0)
+		goto db_failed;
+	return 0;
+db_failed:
+	bufprintf(err, errlen, "%s: database: %s", path, db_error(run->db));
+	return -1;
+}
+
+/*
+ * The sensor whose bodies the pack NAME.pack holds: the one named with
+ * --sensor, else the one recorded for events/NAME.jsonl, which the
+ * sensor had open when it began the pack.  Returns -1 when neither is
+ * known yet, -2 on a database error.
+ */
+static int64_t
+pack_sensor(struct ingest_run *run, const char *events_dir, const char *name)
+{
+	char key[PATH_MAX + NAME_MAX];
+	sqlite3_stmt *st;
+	int64_t sid = -1;
+	int rc;
+
+	if (run->opts->sensor != NULL) {
+		sid = sensor_id(run, run->opts->sensor);
+		return sid < 0 ? -2 : sid;
+	}
+	bufprintf(key, sizeof(key), "%s/%.*s.jsonl", events_dir,
+	    (int)(strlen(name) - 5), name);
+	st = db_stmt(run->db, STMT_FILE_FIND);
+	db_bind_text(st, 1, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 2) == SQLITE_INTEGER)
+		sid = sqlite3_column_int64(st, 2);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? sid : -2;
+}
+
+/*
+ * Index what is new in the pack dir/name.  A pack whose sensor is not
+ * known yet is left for the pass after the events are read, which
+ * reports it when it is still unknown then.
+ */
+static int
+index_pack(struct ingest_run *run, const char *dir, const char *events_dir,
+    const char *name, bool last_pass, char *err, size_t errlen)
+{
+	struct pack_scan_state s = {.run = run, .name = name};
+	char path[PATH_MAX + NAME_MAX], key[PATH_MAX];
+	uint64_t pos, size;
+	int fd, rc;
+
+	s.chunk = run->opts->chunk_bytes ? run->opts->chunk_bytes
+					 : INGEST_CHUNK_BYTES;
+	bufprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (realpath(path, key) == NULL) {
+		bufprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (tx_begin(run) < 0 ||
+	    (s.sensor_id = pack_sensor(run, events_dir, name)) == -2 ||
+	    file_progress(run, key, &pos, &s.records) < 0) {
+		bufprintf(
+		    err, errlen, "%s: database: %s", path, db_error(run->db));
+		return -1;
+	}
+	if (s.sensor_id < 0) {
+		if (last_pass)
+			fprintf(run->opts->log,
+			    "%s: %s: warning: no events file of this name was"
+			    " ingested, so the pack's sensor is unknown;"
+			    " skipped (name the sensor with --sensor)\n",
+			    progname, path);
+		return 0;
+	}
+	if ((fd = open_regular(run, path, &size)) < 0)
+		return 0;
+	if (size < pos)
+		fprintf(run->opts->log,
+		    "%s: %s: warning: file is shorter (%llu bytes) than the"
+		    " %llu bytes already indexed; skipped\n",
+		    progname, path, (unsigned long long)size,
+		    (unsigned long long)pos);
+	rc = 0;
+	if (size > pos) {
+		run->stats->packs++;
+		rc = scan_pack(run, fd, path, key, &s, &pos, size, err, errlen);
+	}
+	close(fd);
+	return rc;
+}
+
+/* Whether the entry is a pack as the sensor names it. */
+static int
+is_pack_file(const struct dirent *d)
+{
+	return pack_name_valid(d->d_name);
+}
+
+/*
+ * Index every pack of the spool.  A spool without bodies/ has none:
+ * a sensor that has stored no message yet.
+ */
+static int
+index_packs(struct ingest_run *run, const char *spool, bool last_pass,
+    char *err, size_t errlen)
+{
+	char dir[PATH_MAX], events[PATH_MAX], real_events[PATH_MAX];
+	struct dirent **names;
+	int i, n, rc = 0;
+
+	bufprintf(dir, sizeof(dir), "%s/bodies", spool);
+	bufprintf(events, sizeof(events), "%s/events", spool);
+	if (realpath(events, real_events) == NULL) {
+		bufprintf(err, errlen, "cannot read %s: %s", events,
+		    strerror(errno));
+		return -1;
+	}
+	if ((n = scandir(dir, &names, is_pack_file, alphasort)) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		bufprintf(
+		    err, errlen, "cannot read %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (rc == 0 && index_pack(run, dir, real_events,
+				   names[i]->d_name, last_pass, err,
+				   errlen) < 0)
+			rc = -1;
+		free(names[i]);
+	}
+	free(names);
 	return rc;
 }
 
@@ -2185,6 +2435,14 @@ ingest_spool(struct db *db, const char *spool,
 	run.os = os_matcher_new(db, opts->p0f_path, opts->log);
 	if (os_rematch(run.os, false, &rematched, err, errlen) < 0)
 		rc = -1;
+	/*
+	 * A sensor appends a body to its pack before it writes the event
+	 * that names it, so packs are indexed first.  The packs of events
+	 * files read for the first time are indexed after those files,
+	 * whose events name the sensor.
+	 */
+	if (rc == 0 && index_packs(&run, spool, false, err, errlen) < 0)
+		rc = -1;
 	/* File names are UTC hours, so name order is time order. */
 	for (i = 0; i < n; i++) {
 		bufprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
@@ -2193,7 +2451,13 @@ ingest_spool(struct db *db, const char *spool,
 		free(names[i]);
 	}
 	free(names);
-	if (rc == 0 && (pipeline_drain(&run) < 0 || tx_commit(&run) < 0)) {
+	if (rc == 0 && pipeline_drain(&run) < 0) {
+		bufprintf(err, errlen, "database: %s", db_error(db));
+		rc = -1;
+	}
+	if (rc == 0 && index_packs(&run, spool, true, err, errlen) < 0)
+		rc = -1;
+	if (rc == 0 && tx_commit(&run) < 0) {
 		bufprintf(err, errlen, "database: %s", db_error(db));
 		rc = -1;
 	}
@@ -2237,6 +2501,13 @@ static const char ingest_help[] =
     "sequence) is counted as a duplicate and not stored twice.  A line\n"
     "that is not a valid event is reported as FILE:LINE and skipped.\n"
     "\n"
+    "The bodies of the messages are in packs, SPOOL/bodies/NAME.pack:\n"
+    "ingest records where each body is, for 'spampot web' and the\n"
+    "collector, also from where the previous run stopped.  A pack's\n"
+    "sensor is the one its events file SPOOL/events/NAME.jsonl names.\n"
+    "A damaged record is reported with its offset, and the rest of\n"
+    "that pack is skipped.\n"
+    "\n"
     "Options:\n"
     "  --db FILE      database to create or update (default: $SPAMPOT_DB,\n"
     "                 or spampot.db in the current directory)\n"
@@ -2265,10 +2536,12 @@ print_summary(const struct ingest_stats *s, uint64_t enriched)
 {
 	printf("ingested %llu files: %llu lines, %llu messages, %llu"
 	       " sessions, %llu duplicates, %llu bad lines;"
+	       " %llu body records from %llu packs;"
 	       " %llu addresses enriched\n",
 	    (unsigned long long)s->files, (unsigned long long)s->lines,
 	    (unsigned long long)s->messages, (unsigned long long)s->sessions,
 	    (unsigned long long)s->duplicates, (unsigned long long)s->bad_lines,
+	    (unsigned long long)s->pack_records, (unsigned long long)s->packs,
 	    (unsigned long long)enriched);
 }
 

@@ -167,12 +167,16 @@ struct ingest_stats {
 	uint64_t messages;
 	uint64_t sessions;
 	uint64_t events;
+	uint64_t packs;        /* packs with records read */
+	uint64_t pack_records; /* body records indexed */
 };
 
 /*
- * Ingest every events file under spool/events from where the last run
- * stopped.  Returns 0, or -1 with err set when the spool cannot be read
- * or the database fails; bad lines are counted, never fatal.
+ * Ingest every events file under spool/events, and index the records
+ * of every pack under spool/bodies, from where the last run stopped.
+ * Returns 0, or -1 with err set when the spool cannot be read or the
+ * database fails.  Bad lines are counted and a damaged pack is
+ * reported, never fatal.
  */
 int ingest_spool(struct db *db, const char *spool,
     const struct ingest_options *opts, struct ingest_stats *stats, char *err,

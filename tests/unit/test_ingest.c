@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,11 +21,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <zstd.h>
+
+#include "bodypack.h"
 #include "db.h"
 #include "enrich.h"
 #include "ingest.h"
 #include "report.h"
 #include "spampot_limits.h"
+#include "util.h"
 
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
@@ -282,6 +288,335 @@ file_size(const char *path)
 
 	assert_int_equal(stat(path, &st), 0);
 	return st.st_size;
+}
+
+/* Body packs, written here as the sensor writes them. */
+
+/* A message of session sid whose body has the SHA-256 sha. */
+static void
+message_with_body(const char *file, const char *sid, const char *sha)
+{
+	append(file,
+	    "{\"@timestamp\":\"2026-12-04T10:00:01Z\","
+	    "\"event.action\":\"message.stored\",\"sensor.name\":\"s1\","
+	    "\"session.id\":\"%s\",\"message.sha256\":\"%s\","
+	    "\"message.size\":10,\"message.seq\":1,\"smtp.rcpt_count\":1,"
+	    "\"source.ip\":\"192.0.2.7\",\"destination.port\":25}\n",
+	    sid, sha);
+}
+
+static void
+sha256_hex(const char *body, char sha[65])
+{
+	unsigned char md[32];
+
+	assert_int_equal(EVP_Digest(body, strlen(body), md, NULL,
+			     EVP_sha256(), NULL),
+	    1);
+	hex_encode(md, sizeof(md), sha);
+}
+
+/*
+ * Append a record of body to the pack at path and set sha; returns the
+ * offset of its header.
+ */
+static uint64_t
+pack_append(const char *path, const char *body, char sha[65])
+{
+	size_t cap = ZSTD_compressBound(strlen(body)), n;
+	char hdr[PACK_HEADER_LEN + 1], *frame = malloc(cap);
+	struct stat st;
+	uint64_t offset = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+	FILE *fp;
+
+	assert_non_null(frame);
+	sha256_hex(body, sha);
+	n = ZSTD_compress(frame, cap, body, strlen(body), 3);
+	assert_false(ZSTD_isError(n));
+	pack_header_format(hdr, sha, (uint32_t)n);
+	fp = fopen(path, "a");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(hdr, 1, PACK_HEADER_LEN, fp), PACK_HEADER_LEN);
+	assert_int_equal(fwrite(frame, 1, n, fp), n);
+	assert_int_equal(fclose(fp), 0);
+	free(frame);
+	return offset;
+}
+
+/* The spool's bodies/NAME.pack and events/NAME.jsonl. */
+static void
+pack_paths(struct fixture *f, const char *name, char *pack, size_t pack_size,
+    char *events, size_t events_size)
+{
+	snprintf(pack, pack_size, "%s/bodies", f->spool);
+	mkdir(pack, 0700);
+	snprintf(pack, pack_size, "%s/bodies/%s.pack", f->spool, name);
+	snprintf(events, events_size, "%s/%s.jsonl", f->events, name);
+}
+
+/* The location of the sensor s1's body sha: "pack|offset|length". */
+static char *
+body_location(struct fixture *f, const char *sha)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+	    "SELECT coalesce(pack, 'NULL') || '|' || coalesce(offset, '')"
+	    " || '|' || coalesce(length, '') FROM body WHERE sha256 = '%s'",
+	    sha);
+	return text_of(f, sql);
+}
+
+static void
+expect_location(
+    struct fixture *f, const char *sha, const char *pack, uint64_t offset)
+{
+	char want[128], *got = body_location(f, sha);
+
+	snprintf(want, sizeof(want), "%s|%llu|", pack,
+	    (unsigned long long)offset);
+	assert_non_null(got);
+	assert_memory_equal(got, want, strlen(want));
+	free(got);
+}
+
+static void
+packs_indexed_with_locations(void **state)
+{
+	struct fixture *f = *state;
+	char pack[256], events[256], a[65], b[65], sql[512];
+	struct ingest_stats s;
+	uint64_t off_a, off_b;
+	int fd;
+
+	pack_paths(f, "20261204T100000", pack, sizeof(pack), events,
+	    sizeof(events));
+	off_a = pack_append(pack, "Subject: a\r\n\r\npills\r\n", a);
+	off_b = pack_append(pack, "Subject: b\r\n\r\nwatches\r\n", b);
+	message_with_body(events, "m-1", a);
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(s.messages, 1);
+	assert_int_equal(s.pack_records, 2);
+	assert_int_equal(off_a, 0);
+	expect_location(f, a, "20261204T100000.pack", off_a);
+	/* A body that no message read so far names is located as well. */
+	expect_location(f, b, "20261204T100000.pack", off_b);
+	assert_int_equal(count(f, "SELECT count(*) FROM body"), 2);
+	snprintf(sql, sizeof(sql),
+	    "SELECT length FROM body WHERE sha256 = '%s'", b);
+	assert_int_equal(count(f, sql),
+	    (int64_t)file_size(pack) - (int64_t)off_b - PACK_HEADER_LEN);
+	/* The pack's progress is kept like an events file's. */
+	assert_int_equal(count(f,
+			     "SELECT offset_bytes FROM ingested_file"
+			     " WHERE path LIKE '%/bodies/20261204T100000.pack'"),
+	    file_size(pack));
+	assert_int_equal(count(f,
+			     "SELECT lines FROM ingested_file"
+			     " WHERE path LIKE '%.pack'"),
+	    2);
+	/* The stored location reads back as the body. */
+	fd = open(pack, O_RDONLY);
+	assert_true(fd >= 0);
+	{
+		struct pack_record r = {.offset = off_b};
+
+		strcpy(r.sha, b);
+		r.length = (uint32_t)count(f, sql);
+		assert_true(pack_record_verified(fd, &r));
+	}
+	close(fd);
+
+	/* Nothing new: nothing read. */
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(s.pack_records, 0);
+	assert_int_equal(s.packs, 0);
+}
+
+static void
+pack_resumes_and_keeps_location(void **state)
+{
+	struct fixture *f = *state;
+	char pack[256], events[256], a[65], again[65], c[65];
+	struct ingest_stats s;
+	uint64_t off_a, off_c;
+
+	pack_paths(f, "20261204T110000", pack, sizeof(pack), events,
+	    sizeof(events));
+	off_a = pack_append(pack, "body a\r\n", a);
+	message_with_body(events, "m-1", a);
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(s.pack_records, 1);
+
+	/* The same body again, later in the pack, and a new one. */
+	(void)pack_append(pack, "body a\r\n", again);
+	off_c = pack_append(pack, "body c\r\n", c);
+	message_with_body(events, "m-2", c);
+	assert_string_equal(a, again);
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(s.pack_records, 2);
+	assert_int_equal(s.messages, 1);
+	expect_location(f, a, "20261204T110000.pack", off_a);
+	expect_location(f, c, "20261204T110000.pack", off_c);
+	assert_int_equal(count(f,
+			     "SELECT lines FROM ingested_file"
+			     " WHERE path LIKE '%.pack'"),
+	    3);
+}
+
+static void
+pack_with_cut_tail_waits(void **state)
+{
+	struct fixture *f = *state;
+	char pack[256], events[256], a[65], b[65], *whole;
+	struct ingest_stats s;
+	uint64_t off_b;
+	off_t size;
+	FILE *fp;
+
+	pack_paths(f, "20261204T120000", pack, sizeof(pack), events,
+	    sizeof(events));
+	(void)pack_append(pack, "body a\r\n", a);
+	off_b = pack_append(pack, "body b, cut by a crash\r\n", b);
+	message_with_body(events, "m-1", a);
+	/* Keep the whole pack, then cut b's record half way. */
+	size = file_size(pack);
+	whole = malloc((size_t)size);
+	assert_non_null(whole);
+	fp = fopen(pack, "r");
+	assert_non_null(fp);
+	assert_int_equal(fread(whole, 1, (size_t)size, fp), (size_t)size);
+	fclose(fp);
+	assert_int_equal(truncate(pack, (off_t)off_b + 40), 0);
+
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(s.pack_records, 1);
+	assert_null(strstr(f->log != NULL ? f->log : "", "damaged"));
+	assert_int_equal(count(f,
+			     "SELECT offset_bytes FROM ingested_file"
+			     " WHERE path LIKE '%.pack'"),
+	    off_b);
+
+	/* The rest arrives: the record is read whole. */
+	fp = fopen(pack, "w");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(whole, 1, (size_t)size, fp), (size_t)size);
+	assert_int_equal(fclose(fp), 0);
+	free(whole);
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(s.pack_records, 1);
+	expect_location(f, b, "20261204T120000.pack", off_b);
+}
+
+static void
+damaged_pack_is_reported_and_skipped(void **state)
+{
+	struct fixture *f = *state;
+	char pack[256], events[256], other[256], other_events[256];
+	char a[65], b[65], c[65], want[512], *loc;
+	struct ingest_stats s;
+	uint64_t off_bad;
+	FILE *fp;
+
+	pack_paths(f, "20261204T130000", pack, sizeof(pack), events,
+	    sizeof(events));
+	pack_paths(f, "20261204T140000", other, sizeof(other), other_events,
+	    sizeof(other_events));
+	(void)pack_append(pack, "body a\r\n", a);
+	off_bad = (uint64_t)file_size(pack);
+	/* A header in upper case is not one. */
+	fp = fopen(pack, "a");
+	assert_non_null(fp);
+	for (int i = 0; i < PACK_HEADER_LEN; i++)
+		fputc(i == PACK_HEADER_LEN - 1 ? '\n' : 'X', fp);
+	assert_int_equal(fclose(fp), 0);
+	(void)pack_append(pack, "body b\r\n", b);
+	(void)pack_append(other, "body c\r\n", c);
+	message_with_body(events, "m-1", a);
+	message_with_body(events, "m-2", b);
+	message_with_body(other_events, "m-3", c);
+
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(s.messages, 3);
+	assert_int_equal(s.pack_records, 2);
+	fflush(f->log_fp);
+	snprintf(want, sizeof(want),
+	    "%s: warning: damaged pack: no record header at offset %llu;"
+	    " the rest of the pack is skipped",
+	    pack, (unsigned long long)off_bad);
+	assert_non_null(f->log);
+	assert_non_null(strstr(f->log, want));
+	expect_location(f, a, "20261204T130000.pack", 0);
+	expect_location(f, c, "20261204T140000.pack", 0);
+	/* b's message is stored, but where its body is stays unknown. */
+	loc = body_location(f, b);
+	assert_string_equal(loc, "NULL||");
+	free(loc);
+	assert_int_equal(count(f,
+			     "SELECT offset_bytes FROM ingested_file"
+			     " WHERE path LIKE '%T130000.pack'"),
+	    off_bad);
+}
+
+static void
+pack_sensor_from_events_or_option(void **state)
+{
+	struct fixture *f = *state;
+	struct ingest_options o = {.log = f->log_fp, .sensor = "s9"};
+	char pack[256], events[256], a[65];
+	struct ingest_stats s;
+
+	/* No events file of this name: its sensor is unknown. */
+	pack_paths(f, "20261204T150000", pack, sizeof(pack), events,
+	    sizeof(events));
+	(void)pack_append(pack, "body a\r\n", a);
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(s.pack_records, 0);
+	fflush(f->log_fp);
+	assert_non_null(f->log);
+	assert_non_null(strstr(f->log, "20261204T150000.pack: warning: no"
+				       " events file of this name was"
+				       " ingested"));
+	assert_int_equal(count(f, "SELECT count(*) FROM body"), 0);
+
+	/* --sensor names it. */
+	assert_int_equal(run_ingest(f, f->db, &o, &s), 0);
+	assert_int_equal(s.pack_records, 1);
+	assert_int_equal(count(f,
+			     "SELECT count(*) FROM body b JOIN sensor s"
+			     " ON s.id = b.sensor_id WHERE s.name = 's9'"
+			     " AND b.pack = '20261204T150000.pack'"),
+	    1);
+}
+
+static void
+pack_indexed_in_small_chunks(void **state)
+{
+	struct fixture *f = *state;
+	struct ingest_options o = {.log = f->log_fp, .chunk_bytes = 1};
+	char pack[256], events[256], body[64], sha[65];
+	struct ingest_stats s;
+	int i;
+
+	pack_paths(f, "20261204T160000", pack, sizeof(pack), events,
+	    sizeof(events));
+	for (i = 0; i < 50; i++) {
+		snprintf(body, sizeof(body), "body %d\r\n", i);
+		(void)pack_append(pack, body, sha);
+	}
+	message_with_body(events, "m-1", sha);
+	assert_int_equal(run_ingest(f, f->db, &o, &s), 0);
+	assert_int_equal(s.pack_records, 50);
+	assert_int_equal(
+	    count(f, "SELECT count(*) FROM body WHERE pack IS NOT NULL"), 50);
+	assert_int_equal(count(f,
+			     "SELECT offset_bytes FROM ingested_file"
+			     " WHERE path LIKE '%.pack'"),
+	    file_size(pack));
+	assert_int_equal(count(f,
+			     "SELECT lines FROM ingested_file"
+			     " WHERE path LIKE '%.pack'"),
+	    50);
 }
 
 static void
@@ -1518,6 +1853,11 @@ old_database_migrates(void **state)
 	    count(f, "SELECT count(*) FROM message WHERE probe IS NULL"), 1);
 	assert_int_equal(count(f, "SELECT sum(probes) FROM rollup_minute"), 0);
 	assert_int_equal(count(f, "SELECT count(*) FROM body"), 1);
+	/* No pack was read, so the body's location is unknown. */
+	assert_int_equal(count(f,
+			     "SELECT count(*) FROM body WHERE pack IS NULL"
+			     " AND offset IS NULL AND length IS NULL"),
+	    1);
 	assert_int_equal(count(f,
 			     "SELECT count(*) FROM sqlite_schema"
 			     " WHERE name = 'message_sha256'"),
@@ -1589,6 +1929,18 @@ main(void)
 		report_counts_probes_apart, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		old_database_migrates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		packs_indexed_with_locations, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		pack_resumes_and_keeps_location, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		pack_with_cut_tail_waits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		damaged_pack_is_reported_and_skipped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		pack_sensor_from_events_or_option, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		pack_indexed_in_small_chunks, setup, teardown),
 	    cmocka_unit_test(line_reader_cuts_at_newlines),
 	    cmocka_unit_test(line_reader_skips_overlong_line),
 	    cmocka_unit_test(event_parse_rejects_invalid_values),
