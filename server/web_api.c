@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -17,8 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <zstd.h>
-
+#include "bodypack.h"
 #include "charts.h"
 #include "mimeview.h"
 #include "report.h"
@@ -125,7 +125,7 @@ sensor_spool(struct db *db, int64_t sensor_id, char *buf, size_t size)
 
 	st = prepare(db,
 	    "SELECT path FROM ingested_file WHERE sensor_id = ?1"
-	    " ORDER BY path DESC LIMIT 1");
+	    " AND path LIKE '%.jsonl' ORDER BY path DESC LIMIT 1");
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, sensor_id);
@@ -486,74 +486,129 @@ is_sha256(const char *s)
 	return s[64] == '\0';
 }
 
-/*
- * Decompress the body at path, at most max bytes.  *truncated is
- * set when more followed.  Returns the bytes (to free), or NULL.
- */
-static char *
-load_body(const char *path, size_t max, size_t *lenp, bool *truncated)
-{
-	unsigned char in[65536];
-	ZSTD_DStream *zs;
+/* A body as pack_record_read() passes it, kept up to max bytes. */
+struct body_buf {
 	struct sbuf out;
-	char chunk[65536];
-	size_t n, rc = 1;
-	FILE *fp;
+	size_t max;
+	bool truncated;
+};
 
-	*truncated = false;
-	if ((fp = fopen(path, "rbe")) == NULL)
-		return NULL;
-	if ((zs = ZSTD_createDStream()) == NULL) {
-		fclose(fp);
-		return NULL;
+static bool
+keep_piece(const void *p, size_t n, void *arg)
+{
+	struct body_buf *b = arg;
+
+	if (b->out.len + n > b->max) {
+		sbuf_add(&b->out, p, b->max - b->out.len);
+		b->truncated = true;
+		return false;
 	}
-	sbuf_init(&out);
-	while (!*truncated && (n = fread(in, 1, sizeof(in), fp)) > 0) {
-		ZSTD_inBuffer ib = {in, n, 0};
-
-		while (ib.pos < ib.size && !*truncated) {
-			ZSTD_outBuffer ob = {chunk, sizeof(chunk), 0};
-
-			rc = ZSTD_decompressStream(zs, &ob, &ib);
-			if (ZSTD_isError(rc))
-				goto fail;
-			if (out.len + ob.pos > max) {
-				ob.pos = max - out.len;
-				*truncated = true;
-			}
-			sbuf_add(&out, chunk, ob.pos);
-		}
-	}
-	if (ferror(fp) || (!*truncated && rc != 0))
-		goto fail;
-	fclose(fp);
-	ZSTD_freeDStream(zs);
-	return sbuf_steal(&out, lenp);
-fail:
-	fclose(fp);
-	ZSTD_freeDStream(zs);
-	sbuf_free(&out);
-	return NULL;
+	sbuf_add(&b->out, p, n);
+	return true;
 }
 
-/* The path of a message's body, or -1 with *why. */
+/* A body's location: its pack's path and the record's offset. */
+struct body_place {
+	char path[PATH_MAX];
+	char pack[NAME_MAX + 1];
+	uint64_t offset;
+	uint32_t length;
+};
+
+/*
+ * Look up the location of the sensor's body sha.  The body row gives
+ * the pack and the record, and the pack's own ingested_file row gives
+ * its path.  Returns 0, or -1 with the reason in why.
+ */
 static int
-body_path(struct db *db, int64_t sensor_id, const char *sha, char *buf,
-    size_t size, const char **why)
+find_body(struct db *db, int64_t sensor_id, const char *sha,
+    struct body_place *place, char *why, size_t whylen)
 {
-	char spool[PATH_MAX];
+	sqlite3_stmt *st;
+	const char *text;
+	int rc = -1;
 
 	if (sha == NULL || !is_sha256(sha)) {
-		*why = "the message has no stored body";
+		bufprintf(why, whylen, "the message has no stored body");
 		return -1;
 	}
-	if (sensor_spool(db, sensor_id, spool, sizeof(spool)) < 0) {
-		*why = "the spool of this sensor is unknown";
+	st = prepare(db,
+	    "SELECT b.pack, b.offset, b.length, f.path FROM body b"
+	    " LEFT JOIN ingested_file f ON f.sensor_id = b.sensor_id"
+	    " AND substr(f.path, -length(b.pack) - 8) = '/bodies/' || b.pack"
+	    " WHERE b.sensor_id = ?1 AND b.sha256 = ?2"
+	    " ORDER BY f.path DESC LIMIT 1");
+	if (st == NULL) {
+		bufprintf(why, whylen, "database query failed");
 		return -1;
 	}
-	bufprintf(
-	    buf, size, "%s/bodies/%.2s/%.2s/%s.zst", spool, sha, sha + 2, sha);
-	return 0;
+	sqlite3_bind_int64(st, 1, sensor_id);
+	db_bind_text(st, 2, sha);
+	if (sqlite3_step(st) != SQLITE_ROW ||
+	    sqlite3_column_type(st, 0) == SQLITE_NULL) {
+		bufprintf(why, whylen,
+		    "the body's location is unknown: no pack indexed so far"
+		    " holds it (its pack has not been copied yet, or is"
+		    " damaged)");
+	} else if ((text = (const char *)sqlite3_column_text(st, 3)) == NULL ||
+	    strlen(text) >= sizeof(place->path)) {
+		bufprintf(why, whylen,
+		    "the pack %s that holds the body was not ingested from"
+		    " any spool of this sensor",
+		    (const char *)sqlite3_column_text(st, 0));
+	} else {
+		strlcpy_(place->pack, (const char *)sqlite3_column_text(st, 0),
+		    sizeof(place->pack));
+		strlcpy_(place->path, text, sizeof(place->path));
+		place->offset = (uint64_t)sqlite3_column_int64(st, 1);
+		place->length = (uint32_t)sqlite3_column_int64(st, 2);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Read the message's body from its pack, at most max bytes; *truncated
+ * is set when more followed.  Returns the bytes (to free), or NULL with
+ * the reason in why.
+ */
+static char *
+load_body(struct db *db, sqlite3_stmt *msg, size_t max, size_t *lenp,
+    bool *truncated, char *why, size_t whylen)
+{
+	const char *sha = (const char *)sqlite3_column_text(msg, 1);
+	struct body_buf b = {.max = max};
+	struct body_place place;
+	int fd, rc;
+
+	*truncated = false;
+	if (find_body(db, sqlite3_column_int64(msg, 0), sha, &place, why,
+		whylen) < 0)
+		return NULL;
+	if ((fd = open(place.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		bufprintf(why, whylen,
+		    errno == ENOENT
+			? "the pack %s that holds the body is not in the spool"
+			  " (removed, or never copied)"
+			: "the pack %s that holds the body cannot be opened",
+		    place.pack);
+		return NULL;
+	}
+	sbuf_init(&b.out);
+	rc = pack_record_read(
+	    fd, place.offset, sha, place.length, keep_piece, &b);
+	close(fd);
+	if (rc < 0) {
+		sbuf_free(&b.out);
+		bufprintf(why, whylen,
+		    "the body cannot be read or decompressed from the pack %s"
+		    " at offset %llu",
+		    place.pack, (unsigned long long)place.offset);
+		return NULL;
+	}
+	*truncated = b.truncated;
+	return sbuf_steal(&b.out, lenp);
 }
 
 static sqlite3_stmt *
@@ -580,24 +635,14 @@ find_message(struct db *db, int64_t id)
 static void
 add_body_view(struct db *db, sqlite3_stmt *st, json_t *root)
 {
-	const char *sha = (const char *)sqlite3_column_text(st, 1), *why;
-	char path[PATH_MAX + 96], *body;
+	char why[PATH_MAX], *body;
 	bool truncated;
 	json_t *view;
 	size_t len;
 
-	if (body_path(db, sqlite3_column_int64(st, 0), sha, path, sizeof(path),
-		&why) < 0) {
+	if ((body = load_body(db, st, WEB_VIEW_BYTES_MAX, &len, &truncated,
+		 why, sizeof(why))) == NULL) {
 		json_object_set_new(root, "body_error", json_string(why));
-		return;
-	}
-	if ((body = load_body(path, WEB_VIEW_BYTES_MAX, &len, &truncated)) ==
-	    NULL) {
-		json_object_set_new(root, "body_error",
-		    json_string(errno == ENOENT
-			    ? "the body is not in the spool (removed after"
-			      " confirmation, or never copied)"
-			    : "the body cannot be read or decompressed"));
 		return;
 	}
 	view = mime_view(body, len);
@@ -646,9 +691,9 @@ int
 web_message_raw(struct db *db, int64_t id, char **data, size_t *len,
     char *sha256, const char **why)
 {
-	char path[PATH_MAX + 96];
+	/* One polling thread: the static buffer is never shared. */
+	static char reason[PATH_MAX];
 	sqlite3_stmt *st;
-	const char *sha;
 	bool truncated;
 	int rc = 0;
 
@@ -656,16 +701,12 @@ web_message_raw(struct db *db, int64_t id, char **data, size_t *len,
 		*why = "no such message";
 		return 404;
 	}
-	sha = (const char *)sqlite3_column_text(st, 1);
-	if (body_path(db, sqlite3_column_int64(st, 0), sha, path, sizeof(path),
-		why) < 0) {
-		rc = 404;
-	} else if ((*data = load_body(
-			path, WEB_RAW_BYTES_MAX, len, &truncated)) == NULL) {
-		*why = "the body is not available";
+	if ((*data = load_body(db, st, WEB_RAW_BYTES_MAX, len, &truncated,
+		 reason, sizeof(reason))) == NULL) {
+		*why = reason;
 		rc = 404;
 	} else {
-		strlcpy_(sha256, sha, 65);
+		strlcpy_(sha256, (const char *)sqlite3_column_text(st, 1), 65);
 	}
 	sqlite3_finalize(st);
 	return rc;
