@@ -11,8 +11,9 @@
  *
  * What comes back from a sensor is trusted no more than the sensor.
  * File names in rsync's listing are checked against the spool's naming
- * before they are used.  A body is confirmed only after its
- * decompressed bytes hash to its name.
+ * before they are used.  A pack of bodies is confirmed only after
+ * every record's decompressed bytes hash to the SHA-256 its header
+ * names.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +33,7 @@
 
 #include <jansson.h>
 
-#include "bodyfile.h"
+#include "bodypack.h"
 #include "collector.h"
 #include "commands.h"
 #include "db.h"
@@ -51,8 +52,9 @@
 #define PARTIAL_DIR ".rsync-partial"
 
 /*
- * What one pull takes from a spool: events files, bodies and the
- * heartbeat.  The secret, tmp/, confirm/ and any dot file stay behind.
+ * What one pull takes from a spool: events files, packs of bodies and
+ * the heartbeat.  The secret, tmp/, confirm/ and any dot file stay
+ * behind.
  */
 static const char *const pull_filter[] = {
     "--exclude=.*",
@@ -60,9 +62,7 @@ static const char *const pull_filter[] = {
     "--include=/events/",
     "--include=/events/*.jsonl",
     "--include=/bodies/",
-    "--include=/bodies/*/",
-    "--include=/bodies/*/*/",
-    "--include=/bodies/*/*/*.zst",
+    "--include=/bodies/*.pack",
     "--exclude=*",
 };
 
@@ -445,7 +445,7 @@ parse_bytes_received(const char *line)
 
 /* Entries of the pull's listing that confirm may name. */
 struct entry {
-	char path[96]; /* events/NAME.jsonl or bodies/ab/cd/HASH.zst */
+	char path[96]; /* events/NAME.jsonl or bodies/NAME.pack */
 	uint64_t size;
 };
 
@@ -461,11 +461,10 @@ all_in(const char *s, size_t n, const char *set)
 	return strspn(s, set) >= n;
 }
 
-/* The sensor's names: events/NAME.jsonl and bodies/ab/cd/<sha256>.zst. */
+/* The sensor's names: events/NAME.jsonl and bodies/NAME.pack. */
 static bool
 valid_spool_path(const char *p)
 {
-	static const char hex[] = "0123456789abcdef";
 	static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
 				   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
 	size_t n = strlen(p);
@@ -474,11 +473,7 @@ valid_spool_path(const char *p)
 		return n > 7 + 6 && n < 80 && p[7] != '.' &&
 		    strcmp(p + n - 6, ".jsonl") == 0 &&
 		    all_in(p + 7, n - 7, safe);
-	return n == 7 + 3 + 3 + 64 + 4 && strncmp(p, "bodies/", 7) == 0 &&
-	    all_in(p + 7, 2, hex) && p[9] == '/' && all_in(p + 10, 2, hex) &&
-	    p[12] == '/' && all_in(p + 13, 64, hex) &&
-	    strncmp(p + 7, p + 13, 2) == 0 && strncmp(p + 10, p + 15, 2) == 0 &&
-	    strcmp(p + 77, ".zst") == 0;
+	return strncmp(p, "bodies/", 7) == 0 && pack_name_valid(p + 7);
 }
 
 /*
@@ -635,42 +630,82 @@ events_ingested(struct collect *c, const struct job *job, const struct entry *e)
 	return done;
 }
 
-/* Whether a message of this sensor with this body was ingested. */
+/* Whether events/NAME.jsonl is closed: not the open file, and older. */
 static bool
-body_ingested(struct collect *c, const struct job *job, const char *sha)
+events_closed(
+    const char *events_path, const struct listing *l, const char *current)
 {
-	sqlite3_stmt *st;
-	bool found;
+	return current[0] != '\0' && strcmp(events_path, current) != 0 &&
+	    strcmp(events_path, l->newest_events) < 0;
+}
 
-	if (sqlite3_prepare_v2(db_handle(c->db),
-		"SELECT 1 FROM body JOIN sensor ON sensor.id ="
-		" body.sensor_id WHERE sensor.name = ?1 AND"
-		" body.sha256 = ?2",
-		-1, &st, NULL) != SQLITE_OK)
+static int
+record_verified(const struct pack_record *r, void *arg)
+{
+	const int *fd = arg;
+
+	return pack_record_verified(*fd, r) ? 0 : 1;
+}
+
+/*
+ * Return true when the mirror's pack, a closed one, has the listed
+ * size, was indexed to its last whole record, and every record's body
+ * has the SHA-256 its header names.  Bytes after the last whole record
+ * that pack_scan() reports as cut were left by a crash mid-append: the
+ * message whose body they began was never acknowledged.
+ */
+static bool
+pack_confirmable(struct collect *c, const struct job *job, const struct entry *e)
+{
+	char path[PATH_MAX], key[PATH_MAX];
+	uint64_t indexed = 0, pos = 0;
+	sqlite3_stmt *st;
+	struct stat sb;
+	bool cut = false;
+	int fd, rc;
+
+	bufprintf(path, sizeof(path), "%s/%s", job->spool, e->path);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return false;
-	db_bind_text(st, 1, job->sensor->name);
-	db_bind_text(st, 2, sha);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    (uint64_t)sb.st_size != e->size || realpath(path, key) == NULL) {
+		close(fd);
+		return false;
+	}
+	/* A pack that ingest never read has no row: nothing indexed. */
+	st = db_stmt(c->db, STMT_FILE_FIND);
+	db_bind_text(st, 1, key);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		indexed = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	rc = pack_scan(fd, &pos, e->size, record_verified, &fd, &cut);
+	close(fd);
+	if (rc != 0 || pos != indexed || (pos < e->size && !cut))
+		return false;
+	if (pos < e->size)
+		fprintf(stderr,
+		    "%s: %s: %s: %" PRIu64 " bytes after the last whole "
+		    "record, cut by a crash, were not indexed\n",
+		    progname, job->sensor->name, e->path, e->size - pos);
+	return true;
 }
 
 static bool
 confirmable(struct collect *c, const struct job *job, const struct entry *e,
     const struct listing *l, const char *current)
 {
-	char path[PATH_MAX], sha[65];
-	struct stat sb;
+	char events[96];
+	const char *name;
 
 	if (e->path[0] == 'e')
-		/* Closed: a newer file exists, and it is not the open one. */
-		return current[0] != '\0' && strcmp(e->path, current) != 0 &&
-		    strcmp(e->path, l->newest_events) < 0 &&
+		return events_closed(e->path, l, current) &&
 		    events_ingested(c, job, e);
-	strlcpy_(sha, e->path + 13, sizeof(sha));
-	bufprintf(path, sizeof(path), "%s/%s", job->spool, e->path);
-	return stat(path, &sb) == 0 && (uint64_t)sb.st_size == e->size &&
-	    body_ingested(c, job, sha) && body_file_verified(path, sha);
+	/* bodies/NAME.pack closes with events/NAME.jsonl. */
+	name = e->path + strlen("bodies/");
+	bufprintf(events, sizeof(events), "events/%.*s.jsonl",
+	    (int)(strlen(name) - strlen(".pack")), name);
+	return events_closed(events, l, current) &&
+	    pack_confirmable(c, job, e);
 }
 
 /*
@@ -960,8 +995,9 @@ static const char collect_help[] =
     "and ingest what is new under the sensor's configured name.  A\n"
     "sensor with a path and no host is ingested in place.  With\n"
     "confirm = yes, each sensor is then sent confirm/NAME.txt naming\n"
-    "the closed events files and bodies the server holds in full, which\n"
-    "the sensor deletes; nothing else on a sensor is ever deleted.\n"
+    "the closed events files and packs of bodies that the server holds\n"
+    "in full and has checked, which the sensor deletes; nothing else on\n"
+    "a sensor is ever deleted.\n"
     "\n"
     "A sensor that cannot be reached, times out or is cut off is\n"
     "reported and tried again by the next run; the others go on.  Each\n"

@@ -2436,10 +2436,10 @@ ingest_spool(struct db *db, const char *spool,
 	if (os_rematch(run.os, false, &rematched, err, errlen) < 0)
 		rc = -1;
 	/*
-	 * A sensor appends a body to its pack before it writes the event
-	 * that names it, so packs are indexed first.  The packs of events
-	 * files read for the first time are indexed after those files,
-	 * whose events name the sensor.
+	 * Packs are indexed before the events and again after them.  The
+	 * sensor of a pack whose events file is read for the first time
+	 * is known only after it, and the second pass also reads the
+	 * records appended while the events were read.
 	 */
 	if (rc == 0 && index_packs(&run, spool, false, err, errlen) < 0)
 		rc = -1;

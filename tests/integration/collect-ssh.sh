@@ -5,7 +5,8 @@
 # collected.  A pull cut half way, by killing rsync or by killing collect
 # itself with SIGKILL, leaves a database that the next run makes equal
 # to one from uninterrupted runs.  With confirm = yes, the sensor deletes
-# exactly the closed events files and bodies the server holds.
+# exactly the closed events files and packs of bodies the server holds,
+# has indexed and has checked record by record.
 . "$TESTS/integration/lib.sh"
 . "$TESTS/integration/collect-lib.sh"
 
@@ -46,10 +47,12 @@ run_collect() {
 	    2>"$WORK/collect-$2.err" || status=$?
 }
 
-# count_bodies DIR: finished bodies, not rsync's partial files.
+# count_bodies SPOOL: records in finished packs, not in rsync's partial
+# files.
 count_bodies() {
-	find "$1" -name '.*' -prune -o -name '*.zst' -print | wc -l
+	python3 "$TESTS/integration/packs.py" list "$1" | wc -l
 }
+
 
 # expect_line TAG REGEX: a line of collect's output matches.
 expect_line() {
@@ -83,8 +86,13 @@ expect_eq "bytes recorded for a" 1 \
     pass "secret not pulled"
 [ -e "$WORK/mirror/a/tmp" ] && fail "the sensor's tmp/ was pulled" ||
     pass "tmp/ not pulled"
-expect_eq "bodies mirrored for b" 5 \
-    "$(count_bodies "$WORK/mirror/b/bodies")"
+expect_eq "bodies mirrored for b" 5 "$(count_bodies "$WORK/mirror/b")"
+# Every body of b is located in its pack, where the records are.
+expect_eq "bodies of b located" "$(python3 "$TESTS/integration/packs.py" \
+    list "$WORK/mirror/b" | sort | tr '\n' ' ')" \
+    "$(sqlite3 -batch -noheader "$WORK/collect.db" \
+	"SELECT b.sha256 FROM body b JOIN sensor s ON s.id = b.sensor_id
+	WHERE s.name = 'b' AND b.pack IS NOT NULL ORDER BY 1" | tr '\n' ' ')"
 [ -e "$WORK/mirror/c" ] && fail "a local sensor got a mirror" ||
     pass "local sensor read in place"
 
@@ -135,7 +143,7 @@ expect_eq "collect status after rsync was killed" 1 "$status"
 expect_line cut '^a: transfer-failed after .*killed by signal 9'
 sha=$(big_sha a)
 expect_eq "big body of a in the mirror before the rerun" absent \
-    "$([ -f "$WORK/mirror/a/bodies/${sha:0:2}/${sha:2:2}/$sha.zst" ] && echo present || echo absent)"
+    "$(body_of "$sha" "$WORK/mirror/a" >/dev/null 2>&1 && echo present || echo absent)"
 expect_eq "messages of a after the cut" 3 \
     "$(sqlite3 -batch -noheader "$WORK/collect.db" \
 	"SELECT count(*) FROM message m JOIN sensor s ON s.id = m.sensor_id
@@ -167,8 +175,7 @@ expect_eq "messages per sensor after the reruns" "a 4 b 6 c 2 " \
     "$(messages_by_sensor "$WORK/collect.db" | tr '\n' ' ')"
 for name in a b; do
 	sha=$(big_sha "$name")
-	got=$(zstd -dcq "$WORK/mirror/$name/bodies/${sha:0:2}/${sha:2:2}/$sha.zst" |
-	    sha256sum | cut -d' ' -f1)
+	got=$(body_of "$sha" "$WORK/mirror/$name" | sha256sum | cut -d' ' -f1)
 	expect_eq "big body of $name intact in the mirror" "$sha" "$got"
 done
 
@@ -207,10 +214,11 @@ run_collect "$conf" again
 expect_eq "another run changes no row" "$before" \
     "$(db_digest "$WORK/collect.db")"
 
-# Confirm: a restart closes a's events file.  The list names it and
-# the bodies of all ingested messages, and never the open file.  The
-# closed file ends in a line cut short, as a crash mid-append leaves
-# it.  It is still confirmed, because the sensor never completes it.
+# Confirm: a restart closes a's events file and its pack.  The list
+# names them, and never the open events file or the pack begun with
+# it.  The closed events file ends in a line cut short, as a crash
+# mid-append leaves it.  It is still confirmed, because the sensor
+# never completes it.
 stop_named a
 cut_events=$(ls "$WORK/a/spool/events" | sort | tail -n 1)
 printf '{"@timestamp":"2026-12-04T' >>"$WORK/a/spool/events/$cut_events"
@@ -222,12 +230,22 @@ for _ in $(seq 50); do
 done
 old_events=$(ls "$WORK/a/spool/events" | sort | head -n 1)
 new_events=$(ls "$WORK/a/spool/events" | sort | tail -n 1)
+new_pack=${new_events%.jsonl}.pack
+[ -s "$WORK/a/spool/bodies/$new_pack" ] && pass "new pack begun after the restart" ||
+    fail "no bodies/$new_pack after the restart: $(ls "$WORK/a/spool/bodies")"
+# Every file of the sensor's spool but the open events file and its pack.
+closed=$( (cd "$WORK/a/spool" && ls events/*.jsonl bodies/*.pack) |
+    grep -vx -e "events/$new_events" -e "bodies/$new_pack" | sort)
+closed_packs=$(grep -c '^bodies/' <<<"$closed" || true)
+[ "$closed_packs" -ge 1 ] && pass "$closed_packs closed packs on a" ||
+    fail "no closed pack on a: $closed"
 confirm=$WORK/confirm.conf
 collector_head "$confirm" "$WORK/mirror" "$WORK/collect.db" "confirm = yes"
 remote_sensor "$confirm" a
 run_collect "$confirm" confirm
-expect_line confirm '^a: ok: .* 6 files confirmed'
+expect_line confirm "^a: ok: .* $(wc -l <<<"$closed") files confirmed"
 list=$WORK/mirror/.state/a/confirm.txt
+expect_eq "confirm list: the closed files" "$closed" "$(sort "$list")"
 grep -qx "events/$old_events" "$list" && pass "closed events file listed" ||
     fail "events/$old_events not in the confirm list"
 grep -qx "events/$cut_events" "$list" && pass "file with a cut line listed" ||
@@ -240,7 +258,16 @@ else
 fi
 grep -qx "events/$new_events" "$list" && fail "the open events file was listed" ||
     pass "open events file not listed"
-expect_eq "bodies listed" 5 "$(grep -c '^bodies/' "$list")"
+grep -qx "bodies/$new_pack" "$list" && fail "the open pack was listed" ||
+    pass "open pack not listed"
+# Each listed pack is indexed to its end.
+for pack in $(sed -n 's|^bodies/||p' "$list"); do
+	expect_eq "$pack indexed to its end" \
+	    "$(stat -c %s "$WORK/mirror/a/bodies/$pack")" \
+	    "$(sqlite3 -batch -noheader "$WORK/collect.db" \
+		"SELECT offset_bytes FROM ingested_file
+		WHERE path LIKE '%/mirror/a/bodies/$pack'")"
+done
 for _ in $(seq 100); do
 	[ -e "$WORK/a/spool/confirm/a.txt" ] || break
 	sleep 0.1
@@ -251,15 +278,74 @@ done
     pass "closed events file deleted on the sensor"
 [ -e "$WORK/a/spool/events/$new_events" ] && pass "open events file kept" ||
     fail "the open events file was deleted"
-expect_eq "bodies left on the sensor" 0 \
-    "$(count_bodies "$WORK/a/spool/bodies")"
+expect_eq "packs left on the sensor" "$new_pack" \
+    "$(ls "$WORK/a/spool/bodies")"
+expect_eq "bodies left on the sensor" 1 "$(count_bodies "$WORK/a/spool")"
 [ -s "$WORK/a/spool/secret" ] && pass "secret kept" || fail "secret deleted"
-expect_eq "bodies still in the mirror" 5 \
-    "$(count_bodies "$WORK/mirror/a/bodies")"
+expect_eq "bodies still in the mirror" 5 "$(count_bodies "$WORK/mirror/a")"
 run_collect "$confirm" after-confirm
 expect_line after-confirm '^a: ok: '
 expect_eq "messages per sensor after confirm" "a 5 b 6 c 2 " \
     "$(messages_by_sensor "$WORK/collect.db" | tr '\n' ' ')"
+
+# Damage on sensor b: a byte flipped inside a frame of its pack, which a
+# restart then closes, and a closed pack whose second header is not
+# one.  Neither is confirmed, and both stay on the sensor, while b's
+# closed events file is confirmed.
+stop_named b
+b_events=$(ls "$WORK/b/spool/events" | sort | tail -n 1)
+b_pack=${b_events%.jsonl}.pack
+odd_pack=20200101T000000.pack
+# Prints the offset of the odd pack's bad header.
+odd_offset=$(python3 - "$WORK/b/spool/bodies/$b_pack" \
+    "$WORK/b/spool/bodies/$odd_pack" <<'PY'
+import sys
+pack, odd = sys.argv[1], sys.argv[2]
+with open(pack, "rb") as f:
+    data = f.read()
+first = 74 + int(data[65:73], 16)
+with open(odd, "wb") as f:
+    f.write(data[:first] + b"X" * 73 + b"\n" + data[first:])
+with open(pack, "r+b") as f:
+    f.seek(74 + 20)
+    f.write(bytes([data[74 + 20] ^ 0xff]))
+print(first)
+PY
+)
+start_named b "$port_b"
+send_mail "$port_b" b-after || fail "swaks to b after the restart"
+for _ in $(seq 50); do
+	[ "$(ls "$WORK/b/spool/events" | wc -l)" -ge 2 ] && break
+	sleep 0.1
+done
+confirm_b=$WORK/confirm-b.conf
+collector_head "$confirm_b" "$WORK/mirror" "$WORK/collect.db" "confirm = yes"
+remote_sensor "$confirm_b" b
+run_collect "$confirm_b" confirm-b
+expect_line confirm-b '^b: ok: '
+list=$WORK/mirror/.state/b/confirm.txt
+grep -qx "events/$b_events" "$list" && pass "closed events file of b listed" ||
+    fail "events/$b_events not in b's confirm list: $(cat "$list")"
+grep -qx "bodies/$b_pack" "$list" && fail "pack with a damaged frame listed" ||
+    pass "pack with a damaged frame not listed"
+grep -qx "bodies/$odd_pack" "$list" && fail "pack with a damaged header listed" ||
+    pass "pack with a damaged header not listed"
+if grep -q "bodies/$odd_pack: warning: damaged pack: no record header at offset $odd_offset;" \
+    "$WORK/collect-confirm-b.err"; then
+	pass "damaged header reported with its offset"
+else
+	fail "damaged header not reported: $(cat "$WORK/collect-confirm-b.err")"
+fi
+for _ in $(seq 100); do
+	[ -e "$WORK/b/spool/confirm/b.txt" ] || break
+	sleep 0.1
+done
+[ -e "$WORK/b/spool/events/$b_events" ] && fail "closed events file of b not deleted" ||
+    pass "closed events file of b deleted"
+for pack in "$b_pack" "$odd_pack"; do
+	[ -s "$WORK/b/spool/bodies/$pack" ] && pass "damaged $pack kept on b" ||
+	    fail "damaged $pack deleted on b"
+done
 
 for name in a b c; do
 	stop_named "$name"

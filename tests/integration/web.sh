@@ -263,17 +263,44 @@ else
 fi
 expect_eq "raw message bytes" "$sha" "$(sha256sum <"$WORK/raw.eml" | cut -d' ' -f1)"
 
-# A body missing from the spool is reported, not an error.
+# The message's body is read from its pack through the API.
+expect_eq "body of the hostile MIME message from its pack" \
+    "null false" \
+    "$(curl -s "$BASE/api/messages/$id" | jq -r '"\(.body_error) \(.body == null)"')"
+expect_eq "body's pack is the spool's" 1 \
+    "$(sql "SELECT count(*) FROM body WHERE sha256 = '$sha'
+    AND pack GLOB '[0-9]*T[0-9]*.pack' AND offset >= 0 AND length > 0")"
+
+# A body whose pack is gone from the spool is reported, not an error.
 other=$(sql "SELECT id FROM message WHERE mail_from LIKE 'x''onerror%'")
 osha=$(sql "SELECT sha256 FROM message WHERE id = $other")
-mv "$WORK/spool/bodies/${osha:0:2}/${osha:2:2}/$osha.zst" "$WORK/moved.zst"
-expect_status 404 "raw of a missing body" "/messages/$other/raw"
+opack=$(sql "SELECT pack FROM body WHERE sha256 = '$osha'")
+mv "$WORK/spool/bodies/$opack" "$WORK/moved.pack"
+expect_status 404 "raw of a body whose pack is gone" "/messages/$other/raw"
 if curl -s "$BASE/messages/$other" | grep -q 'id="body-missing"'; then
 	pass "missing body is reported on the page"
 else
 	fail "missing body not reported"
 fi
-mv "$WORK/moved.zst" "$WORK/spool/bodies/${osha:0:2}/${osha:2:2}/$osha.zst"
+expect_eq "missing pack named in the error" \
+    "the pack $opack that holds the body is not in the spool (removed, or never copied)" \
+    "$(curl -s "$BASE/api/messages/$other" | jq -r .body_error)"
+mv "$WORK/moved.pack" "$WORK/spool/bodies/$opack"
+expect_status 200 "raw once the pack is back" "/messages/$other/raw"
+
+# A body that no pack indexed so far contains has no location.
+sqlite3 -batch "$WORK/spampot.db" "UPDATE body SET pack = NULL,
+    offset = NULL, length = NULL WHERE sha256 = '$osha'"
+expect_status 404 "raw of a body without a location" "/messages/$other/raw"
+case "$(curl -s "$BASE/api/messages/$other" | jq -r .body_error)" in
+"the body's location is unknown"*) pass "body without a location reported" ;;
+*) fail "body without a location: $(curl -s "$BASE/api/messages/$other")" ;;
+esac
+# An ingest that reads the pack again from its start puts it back.
+sqlite3 -batch "$WORK/spampot.db" "DELETE FROM ingested_file
+    WHERE path LIKE '%/bodies/$opack'"
+SPAMPOT_GEO_DIR="$SRCDIR/node_modules/@ip-location-db" ingest
+expect_status 200 "raw once its pack is indexed again" "/messages/$other/raw"
 
 # The browser.
 hostile_ids=$(sql "SELECT group_concat(id) FROM message WHERE mail_from LIKE '%evil.example'")
