@@ -6,14 +6,18 @@ or more, far beyond what a live sensor fills in reasonable time.  This
 writes the same events a sensor writes: session.start, proxy.request
 for tunnelled sessions, message.stored and session.end, over many
 days, from a skewed population of public source addresses, as ten
-sensors.  Bodies are the SpamAssassin corpus messages, each stored
-once under its SHA-256 as the sensor stores them.
+sensors.  Bodies are the SpamAssassin corpus messages, compressed as
+the sensor compresses them (one zstd frame at level 3, no checksum).
+Each body is stored once, as by a sensor that never restarts.  It is
+appended to the pack of the events file whose messages name it first,
+bodies/NAME.pack beside events/NAME.jsonl, and an events file that
+names no new body has no pack (common/bodypack.h has the format).
 
 Events go to files of CHUNK messages each, so that a spool of the
 first N messages is a prefix of the files; for every size asked for,
-SPOOLDIR/N/ holds hard links to that prefix (and a link to the shared
-bodies).  A CSV of the message rows, file by file, feeds the
-reference import.
+SPOOLDIR/N/ contains hard links to that prefix and to its packs, which
+contain every body its messages name.  A CSV of the message rows, file
+by file, feeds the reference import.
 
 Everything is drawn from a seeded generator: the same arguments give
 the same spool.
@@ -24,11 +28,19 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import zlib
 
 CHUNK = 50000
+# The largest body the sensor stores (SMTP_MESSAGE_SIZE_MAX).
+BODY_MAX = 10240000
+# The sensor's compression level (BODY_ZSTD_LEVEL in sensor/spool.c).
+ZSTD_LEVEL = 3
+# A record's header: "<sha256 hex> <frame length, 8 hex digits>\n".
+PACK_HEADER = "%s %08x\n"
 SENSORS = 10
 DAYS = 60
 START = datetime.datetime(2026, 9, 1, tzinfo=datetime.timezone.utc)
@@ -60,9 +72,31 @@ def public_ip(rng):
                                 rng.randrange(1, 255))
 
 
-def load_bodies(corpus, spool):
-    """Store each corpus message once; return (sha256, size) pairs."""
-    bodies = []
+def compress_all(bodies, scratch):
+    """Compress every distinct body with one run of zstd; return frames.
+
+    One process for all of them saves starting one for each body.
+    """
+    listing = os.path.join(scratch, "list")
+    with open(listing, "w") as f:
+        for sha, data in bodies.items():
+            path = os.path.join(scratch, sha)
+            with open(path, "wb") as out:
+                out.write(data)
+            f.write(path + "\n")
+    subprocess.run(["zstd", "-q", "-%d" % ZSTD_LEVEL, "--no-check",
+                    "--no-progress", "--filelist", listing], check=True)
+    frames = {}
+    for sha in bodies:
+        with open(os.path.join(scratch, sha + ".zst"), "rb") as f:
+            frames[sha] = f.read()
+    shutil.rmtree(scratch)
+    return frames
+
+
+def load_bodies(corpus, out):
+    """Read and compress the corpus messages; return them as
+    (sha256, size, pack record) tuples, one for each message file."""
     names = []
     for sub in sorted(os.listdir(corpus)):
         if not sub.startswith("spam"):
@@ -70,18 +104,23 @@ def load_bodies(corpus, spool):
         d = os.path.join(corpus, sub)
         names += [os.path.join(d, n) for n in sorted(os.listdir(d))
                   if n.endswith(".txt")]
+    data_by_sha = {}
+    order = []
     for path in names:
         with open(path, "rb") as f:
             data = f.read()
+        if len(data) > BODY_MAX:
+            sys.exit("%s: %d bytes, more than a sensor stores (%d)" % (
+                path, len(data), BODY_MAX))
         sha = hashlib.sha256(data).hexdigest()
-        d = os.path.join(spool, "bodies", sha[:2], sha[2:4])
-        final = os.path.join(d, sha + ".zst")
-        if not os.path.exists(final):
-            os.makedirs(d, exist_ok=True)
-            subprocess.run(["zstd", "-q", "-f", "-o", final],
-                           input=data, check=True)
-        bodies.append((sha, len(data)))
-    return bodies
+        data_by_sha.setdefault(sha, data)
+        order.append(sha)
+    if not order:
+        return []
+    frames = compress_all(data_by_sha, tempfile.mkdtemp(dir=out))
+    records = {sha: (PACK_HEADER % (sha, len(frame))).encode() + frame
+               for sha, frame in frames.items()}
+    return [(sha, len(data_by_sha[sha]), records[sha]) for sha in order]
 
 
 def stamp(t):
@@ -103,7 +142,8 @@ def main():
     full = os.path.join(args.out, "full")
     events_dir = os.path.join(full, "events")
     os.makedirs(events_dir, exist_ok=True)
-    os.makedirs(os.path.join(full, "bodies"), exist_ok=True)
+    bodies_dir = os.path.join(full, "bodies")
+    os.makedirs(bodies_dir, exist_ok=True)
     bodies = load_bodies(args.corpus, full)
     if not bodies:
         sys.exit("no corpus messages under %s" % args.corpus)
@@ -118,6 +158,8 @@ def main():
     msg_id = 0
     out = None
     csv = None
+    pack = None
+    stored = set()
     esc = json.dumps
     while written < args.messages:
         t = START + datetime.timedelta(seconds=span * written / args.messages)
@@ -125,10 +167,13 @@ def main():
             if out is not None:
                 out.close()
                 csv.close()
+            if pack is not None:
+                pack.close()
+                pack = None
             name = t.strftime("%Y%m%dT%H%M%S") + ".jsonl"
             out = open(os.path.join(events_dir, name), "w")
             csv = open(os.path.join(args.out, name + ".csv"), "w")
-            files.append([name, 0])
+            files.append([name, 0, None])
         s = rng.randrange(SENSORS)
         sensor_seq[s] += 1
         sid = "%s-%d" % (sensor_boot[s], sensor_seq[s])
@@ -162,7 +207,14 @@ def main():
         helo = "host%d.spam-origin.example" % rng.randrange(1000)
         for seq in range(1, nmsg + 1):
             ts += datetime.timedelta(milliseconds=rng.randrange(50, 2000))
-            sha, size = bodies[rng.randrange(len(bodies))]
+            sha, size, record = bodies[rng.randrange(len(bodies))]
+            if sha not in stored:
+                if pack is None:
+                    files[-1][2] = name[:-len(".jsonl")] + ".pack"
+                    pack = open(os.path.join(bodies_dir, files[-1][2]),
+                                "wb")
+                pack.write(record)
+                stored.add(sha)
             nrcpt = rng.choice((1, 1, 3, 5, 10, 50, 200))
             rcpts = ["user%d@victim%d.example" % (rng.randrange(10 ** 6), k)
                      for k in range(min(nrcpt, 100))]
@@ -196,28 +248,33 @@ def main():
         files[-1][1] += nmsg
     out.close()
     csv.close()
+    if pack is not None:
+        pack.close()
 
-    # Prefix spools: hard links to the first files, and the bodies.
+    # Prefix spools: hard links to the first files and their packs.
     for size in [int(x) for x in args.sizes.split(",") if x]:
         d = os.path.join(args.out, str(size))
         os.makedirs(os.path.join(d, "events"), exist_ok=True)
-        if not os.path.exists(os.path.join(d, "bodies")):
-            os.symlink(os.path.join(full, "bodies"), os.path.join(d, "bodies"))
+        os.makedirs(os.path.join(d, "bodies"), exist_ok=True)
         count = 0
         csvs = []
-        for name, n in files:
+        for name, n, pack_name in files:
             if count >= size:
                 break
             os.link(os.path.join(events_dir, name),
                     os.path.join(d, "events", name))
+            if pack_name is not None:
+                os.link(os.path.join(bodies_dir, pack_name),
+                        os.path.join(d, "bodies", pack_name))
             csvs.append(os.path.join(args.out, name + ".csv"))
             count += n
         with open(os.path.join(args.out, "%d.csvlist" % size), "w") as f:
             f.write("\n".join(csvs) + "\n")
         with open(os.path.join(args.out, "%d.count" % size), "w") as f:
             f.write("%d\n" % count)
-    print("messages=%d files=%d bodies=%d" % (written, len(files),
-                                               len(set(b[0] for b in bodies))))
+    print("messages=%d files=%d bodies=%d packs=%d stored=%d" % (
+        written, len(files), len(set(b[0] for b in bodies)),
+        sum(1 for f in files if f[2] is not None), len(stored)))
 
 
 if __name__ == "__main__":
