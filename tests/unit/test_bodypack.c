@@ -534,12 +534,14 @@ test_scan_cut_tail(void **state)
 		whole = p.size;
 		append_tail(&p, t, &r[2]);
 		if (pack_scan(p.fd, &pos, p.size, collect, &c, &cut) != 0)
-			fail_msg("scan failed on a %s", tail_names[t]);
+			fail_msg("tail \"%s\": scan failed", tail_names[t]);
 		if (!cut)
-			fail_msg("a %s is not reported cut", tail_names[t]);
+			fail_msg(
+			    "tail \"%s\": not reported cut", tail_names[t]);
 		if (pos != whole)
-			fail_msg("a %s: pos %llu, not %llu", tail_names[t],
-			    (unsigned long long)pos, (unsigned long long)whole);
+			fail_msg("tail \"%s\": pos %llu, expected %llu",
+			    tail_names[t], (unsigned long long)pos,
+			    (unsigned long long)whole);
 		assert_collected(&c, r, 0, SCAN_RECORDS);
 		close(p.fd);
 		free_records(r, SCAN_RECORDS);
