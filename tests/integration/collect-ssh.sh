@@ -289,29 +289,47 @@ expect_eq "messages per sensor after confirm" "a 5 b 6 c 2 " \
     "$(messages_by_sensor "$WORK/collect.db" | tr '\n' ' ')"
 
 # Damage on sensor b: a byte flipped inside a frame of its pack, which a
-# restart then closes, and a closed pack whose second header is not
-# one.  Neither is confirmed, and both stay on the sensor, while b's
-# closed events file is confirmed.
+# restart then closes, a closed pack whose second header is not one,
+# and a closed pack that is shorter than what was indexed of it, as
+# when a reimaged sensor reuses a name.  No pack is confirmed, and all
+# stay on the sensor, while b's closed events file is confirmed.
 stop_named b
 b_events=$(ls "$WORK/b/spool/events" | sort | tail -n 1)
 b_pack=${b_events%.jsonl}.pack
 odd_pack=20200101T000000.pack
+short_pack=20200102T000000.pack
 # Prints the offset of the odd pack's bad header.
 odd_offset=$(python3 - "$WORK/b/spool/bodies/$b_pack" \
-    "$WORK/b/spool/bodies/$odd_pack" <<'PY'
+    "$WORK/b/spool/bodies/$odd_pack" "$WORK/b/spool/bodies/$short_pack" <<'PY'
 import sys
-pack, odd = sys.argv[1], sys.argv[2]
+pack, odd, short = sys.argv[1:4]
 with open(pack, "rb") as f:
     data = f.read()
 first = 74 + int(data[65:73], 16)
+second = first + 74 + int(data[first + 65:first + 73], 16)
 with open(odd, "wb") as f:
     f.write(data[:first] + b"X" * 73 + b"\n" + data[first:])
+with open(short, "wb") as f:
+    f.write(data[:second])
 with open(pack, "r+b") as f:
     f.seek(74 + 20)
     f.write(bytes([data[74 + 20] ^ 0xff]))
 print(first)
 PY
 )
+# The short pack is pulled and indexed whole, then cut to one record.
+b_only=$WORK/b-only.conf
+collector_head "$b_only" "$WORK/mirror" "$WORK/collect.db"
+remote_sensor "$b_only" b
+run_collect "$b_only" b-only
+expect_line b-only '^b: ok: '
+short_size=$(stat -c %s "$WORK/b/spool/bodies/$short_pack")
+python3 - "$WORK/b/spool/bodies/$short_pack" <<'PY'
+import os, sys
+with open(sys.argv[1], "rb") as f:
+    data = f.read()
+os.truncate(sys.argv[1], 74 + int(data[65:73], 16))
+PY
 start_named b "$port_b"
 send_mail "$port_b" b-after || fail "swaks to b after the restart"
 for _ in $(seq 50); do
@@ -330,6 +348,14 @@ grep -qx "bodies/$b_pack" "$list" && fail "pack with a damaged frame listed" ||
     pass "pack with a damaged frame not listed"
 grep -qx "bodies/$odd_pack" "$list" && fail "pack with a damaged header listed" ||
     pass "pack with a damaged header not listed"
+grep -qx "bodies/$short_pack" "$list" && fail "pack shorter than its index listed" ||
+    pass "pack shorter than its index not listed"
+if grep -q "bodies/$short_pack: warning: file is shorter .* than the $short_size bytes already indexed" \
+    "$WORK/collect-confirm-b.err"; then
+	pass "pack shorter than its index reported"
+else
+	fail "shorter pack not reported: $(cat "$WORK/collect-confirm-b.err")"
+fi
 if grep -q "bodies/$odd_pack: warning: damaged pack: no record header at offset $odd_offset;" \
     "$WORK/collect-confirm-b.err"; then
 	pass "damaged header reported with its offset"
@@ -342,7 +368,7 @@ for _ in $(seq 100); do
 done
 [ -e "$WORK/b/spool/events/$b_events" ] && fail "closed events file of b not deleted" ||
     pass "closed events file of b deleted"
-for pack in "$b_pack" "$odd_pack"; do
+for pack in "$b_pack" "$odd_pack" "$short_pack"; do
 	[ -s "$WORK/b/spool/bodies/$pack" ] && pass "damaged $pack kept on b" ||
 	    fail "damaged $pack deleted on b"
 done
