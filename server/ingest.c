@@ -1,5 +1,6 @@
 /*
- * Ingest: read events files of a spool and store their rows.
+ * Ingest: read events files of a spool and store their rows, and record
+ * where each body is in the spool's packs.
  *
  * The spool is trusted no more than the peers whose bytes it records: a
  * line may be cut, overlong, not JSON, or carry values of the wrong type,
@@ -9,7 +10,9 @@
  * touched.  A run that dies part way thus leaves the database as if the
  * open transaction had never begun, and the next run reads those lines
  * again.  Rows are keyed so that a line read twice adds nothing, and
- * rollups grow only when a row was really added.
+ * rollups grow only when a row was really added.  Packs are read the
+ * same way, whole records only, and a header that is not one ends the
+ * reading of its pack.
  */
 #include "ingest.h"
 
@@ -2287,6 +2290,9 @@ index_pack(struct ingest_run *run, const char *dir, const char *events_dir,
 					 : INGEST_CHUNK_BYTES;
 	bufprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (realpath(path, key) == NULL) {
+		/* Removed since the directory was read: confirmed, say. */
+		if (errno == ENOENT)
+			return 0;
 		bufprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}

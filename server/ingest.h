@@ -1,5 +1,6 @@
 /*
- * Ingest: events files of a spool into the database.
+ * Ingest: events files of a spool into the database, and where each
+ * body is in the spool's packs.
  *
  * Three layers, each usable alone.  The line reader cuts a byte stream
  * into lines of at most INGEST_LINE_MAX bytes.  The event mapper turns

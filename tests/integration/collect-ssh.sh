@@ -288,11 +288,12 @@ expect_line after-confirm '^a: ok: '
 expect_eq "messages per sensor after confirm" "a 5 b 6 c 2 " \
     "$(messages_by_sensor "$WORK/collect.db" | tr '\n' ' ')"
 
-# Damage on sensor b: a byte flipped inside a frame of its pack, which a
-# restart then closes, a closed pack whose second header is not one,
-# and a closed pack that is shorter than what was indexed of it, as
-# when a reimaged sensor reuses a name.  No pack is confirmed, and all
-# stay on the sensor, while b's closed events file is confirmed.
+# Damage on sensor b.  A byte is flipped inside a frame of its pack,
+# which a restart then closes.  A closed pack has a second header that
+# is not one.  Another closed pack is shorter than what was indexed of
+# it, as when a reimaged sensor reuses a name.  No pack is confirmed,
+# and all stay on the sensor, while b's closed events file is
+# confirmed.
 stop_named b
 b_events=$(ls "$WORK/b/spool/events" | sort | tail -n 1)
 b_pack=${b_events%.jsonl}.pack
