@@ -1120,6 +1120,8 @@ struct ingest_run {
 	struct batch *pending[INGEST_PARSERS + 1]; /* oldest first */
 	size_t npending;
 	struct batch *stored; /* stored, to be freed by the next worker */
+	char **deferred_packs; /* names of packs whose sensor was unknown */
+	size_t ndeferred_packs;
 };
 
 static void
@@ -2274,8 +2276,8 @@ pack_sensor(struct ingest_run *run, const char *events_dir, const char *name)
 
 /*
  * Index what is new in the pack dir/name.  A pack whose sensor is not
- * known yet is left for the pass after the events are read, which
- * reports it when it is still unknown then.
+ * known yet is deferred until the events are read, and reported when
+ * it is still unknown then.
  */
 static int
 index_pack(struct ingest_run *run, const char *dir, const char *events_dir,
@@ -2303,13 +2305,18 @@ index_pack(struct ingest_run *run, const char *dir, const char *events_dir,
 		    err, errlen, "%s: database: %s", path, db_error(run->db));
 		return -1;
 	}
+	if (s.sensor_id < 0 && !last_pass) {
+		run->deferred_packs = xrealloc(run->deferred_packs,
+		    (run->ndeferred_packs + 1) * sizeof(*run->deferred_packs));
+		run->deferred_packs[run->ndeferred_packs++] = xstrdup(name);
+		return 0;
+	}
 	if (s.sensor_id < 0) {
-		if (last_pass)
-			fprintf(run->opts->log,
-			    "%s: %s: warning: no events file of this name was"
-			    " ingested, so the pack's sensor is unknown;"
-			    " skipped (name the sensor with --sensor)\n",
-			    progname, path);
+		fprintf(run->opts->log,
+		    "%s: %s: warning: no events file of this name was"
+		    " ingested, so the pack's sensor is unknown; skipped"
+		    " (name the sensor with --sensor)\n",
+		    progname, path);
 		return 0;
 	}
 	if ((fd = open_regular(run, path, &size)) < 0)
@@ -2336,25 +2343,38 @@ is_pack_file(const struct dirent *d)
 	return pack_name_valid(d->d_name);
 }
 
-/*
- * Index every pack of the spool.  A spool without bodies/ has none:
- * a sensor that has stored no message yet.
- */
+/* The spool's bodies/ and the real path of its events/, for index_pack(). */
 static int
-index_packs(struct ingest_run *run, const char *spool, bool last_pass,
+pack_dirs(const char *spool, char dir[PATH_MAX], char events_dir[PATH_MAX],
     char *err, size_t errlen)
 {
-	char dir[PATH_MAX], events[PATH_MAX], real_events[PATH_MAX];
-	struct dirent **names;
-	int i, n, rc = 0;
+	char events[PATH_MAX];
 
-	bufprintf(dir, sizeof(dir), "%s/bodies", spool);
+	bufprintf(dir, PATH_MAX, "%s/bodies", spool);
 	bufprintf(events, sizeof(events), "%s/events", spool);
-	if (realpath(events, real_events) == NULL) {
+	if (realpath(events, events_dir) == NULL) {
 		bufprintf(err, errlen, "cannot read %s: %s", events,
 		    strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Index every pack of the spool, deferring those whose sensor is not
+ * known yet.  A spool without bodies/ has none: a sensor that has
+ * stored no message yet.
+ */
+static int
+index_packs(struct ingest_run *run, const char *spool, char *err,
+    size_t errlen)
+{
+	char dir[PATH_MAX], events_dir[PATH_MAX];
+	struct dirent **names;
+	int i, n, rc = 0;
+
+	if (pack_dirs(spool, dir, events_dir, err, errlen) < 0)
+		return -1;
 	if ((n = scandir(dir, &names, is_pack_file, alphasort)) < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -2363,14 +2383,32 @@ index_packs(struct ingest_run *run, const char *spool, bool last_pass,
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		if (rc == 0 && index_pack(run, dir, real_events,
-				   names[i]->d_name, last_pass, err,
-				   errlen) < 0)
+		if (rc == 0 && index_pack(run, dir, events_dir,
+				   names[i]->d_name, false, err, errlen) < 0)
 			rc = -1;
 		free(names[i]);
 	}
 	free(names);
 	return rc;
+}
+
+/* Index the deferred packs, now that their events files have been read. */
+static int
+index_deferred_packs(
+    struct ingest_run *run, const char *spool, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], events_dir[PATH_MAX];
+	size_t i;
+
+	if (run->ndeferred_packs == 0)
+		return 0;
+	if (pack_dirs(spool, dir, events_dir, err, errlen) < 0)
+		return -1;
+	for (i = 0; i < run->ndeferred_packs; i++)
+		if (index_pack(run, dir, events_dir, run->deferred_packs[i],
+			true, err, errlen) < 0)
+			return -1;
+	return 0;
 }
 
 /*
@@ -2442,12 +2480,11 @@ ingest_spool(struct db *db, const char *spool,
 	if (os_rematch(run.os, false, &rematched, err, errlen) < 0)
 		rc = -1;
 	/*
-	 * Packs are indexed before the events and again after them.  The
-	 * sensor of a pack whose events file is read for the first time
-	 * is known only after it, and the second pass also reads the
-	 * records appended while the events were read.
+	 * Packs are indexed before the events.  A pack whose events file
+	 * is read for the first time waits for it, since its events name
+	 * the pack's sensor.
 	 */
-	if (rc == 0 && index_packs(&run, spool, false, err, errlen) < 0)
+	if (rc == 0 && index_packs(&run, spool, err, errlen) < 0)
 		rc = -1;
 	/* File names are UTC hours, so name order is time order. */
 	for (i = 0; i < n; i++) {
@@ -2461,7 +2498,7 @@ ingest_spool(struct db *db, const char *spool,
 		bufprintf(err, errlen, "database: %s", db_error(db));
 		rc = -1;
 	}
-	if (rc == 0 && index_packs(&run, spool, true, err, errlen) < 0)
+	if (rc == 0 && index_deferred_packs(&run, spool, err, errlen) < 0)
 		rc = -1;
 	if (rc == 0 && tx_commit(&run) < 0) {
 		bufprintf(err, errlen, "database: %s", db_error(db));
@@ -2481,6 +2518,9 @@ ingest_spool(struct db *db, const char *spool,
 	free(run.per_os_day.slots);
 	free(run.known_ips.slots);
 	free(run.known_bodies.slots);
+	for (i = 0; i < (int)run.ndeferred_packs; i++)
+		free(run.deferred_packs[i]);
+	free(run.deferred_packs);
 	session_forget(&run);
 	os_matcher_free(run.os);
 	return rc;

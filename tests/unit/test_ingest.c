@@ -516,6 +516,7 @@ damaged_pack_is_reported_and_skipped(void **state)
 	char a[65], b[65], c[65], want[512], *loc;
 	struct ingest_stats s;
 	uint64_t off_bad;
+	size_t logged;
 	FILE *fp;
 
 	pack_paths(f, "20261204T130000", pack, sizeof(pack), events,
@@ -546,6 +547,8 @@ damaged_pack_is_reported_and_skipped(void **state)
 	    pack, (unsigned long long)off_bad);
 	assert_non_null(f->log);
 	assert_non_null(strstr(f->log, want));
+	/* Reported once per run. */
+	assert_null(strstr(strstr(f->log, want) + 1, want));
 	expect_location(f, a, "20261204T130000.pack", 0);
 	expect_location(f, c, "20261204T140000.pack", 0);
 	/* b's message is stored, but where its body is stays unknown. */
@@ -556,6 +559,13 @@ damaged_pack_is_reported_and_skipped(void **state)
 			     "SELECT offset_bytes FROM ingested_file"
 			     " WHERE path LIKE '%T130000.pack'"),
 	    off_bad);
+
+	/* The next run reports it again, once. */
+	logged = f->log_len;
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	fflush(f->log_fp);
+	assert_non_null(strstr(f->log + logged, want));
+	assert_null(strstr(strstr(f->log + logged, want) + 1, want));
 }
 
 static void
