@@ -57,7 +57,8 @@ bool pack_name_valid(const char *name);
  * Read the whole records of the pack open on fd, from *pos up to size
  * bytes, and call fn for each; fn returns 0 to go on, or anything
  * else to stop the scan, which then returns that.  On return *pos is
- * the end of the last record passed to fn.
+ * the end of the last record for which fn returned 0, so a scan that
+ * fn stopped resumes at the record it stopped on.
  *
  * Returns 0 at the end.  *cut is set when bytes after *pos do not
  * make a whole record but could be the cut tail of a crash: a short
