@@ -6,15 +6,16 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 
 # Build: compilers, Meson, the libraries.  Tests: real clients (curl,
-# swaks, proxychains4, Postfix's smtp-source, nmap), p0f's database,
-# scapy for crafted SYNs, hping3 for SYN floods, sshd and rsync for
-# the collector, Chromium for the pages.  Benchmarks: microsocks,
-# tinyproxy and hyperfine.
+# swaks, with Net::SSLeay for its STARTTLS, proxychains4, Postfix's
+# smtp-source, nmap), p0f's database, scapy for crafted SYNs, hping3
+# for SYN floods, sshd and rsync for the collector, Chromium for the
+# pages.  Benchmarks: microsocks, tinyproxy and hyperfine.
 packages="
 	build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 	libevent-dev libssl-dev libzstd-dev libsqlite3-dev libjansson-dev
 	libcmocka-dev libseccomp-dev libpcap-dev libmicrohttpd-dev
-	sqlite3 zstd python3 curl swaks proxychains4 postfix nmap jq
+	sqlite3 zstd python3 curl swaks libnet-ssleay-perl proxychains4
+	postfix nmap jq
 	nodejs npm iproute2 procps psmisc p0f python3-scapy strace
 	openssh-server openssh-client rsync chromium hping3 microsocks
 	tinyproxy hyperfine
