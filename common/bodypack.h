@@ -5,8 +5,8 @@
  * A pack is bodies/NAME.pack, where NAME is the name of the events
  * file the sensor had open when it began the pack, without ".jsonl".
  * The sensor only appends to a pack, and closes it when it closes that
- * events file.  A pack holds records one after the other, with nothing
- * between them.  A record is a header of PACK_HEADER_LEN bytes,
+ * events file.  A pack contains records one after the other, with
+ * nothing between them.  A record is a header of PACK_HEADER_LEN bytes,
  *
  *	<64 lower-case hex digits> <8 lower-case hex digits>\n
  *

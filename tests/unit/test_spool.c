@@ -160,8 +160,8 @@ assert_zstd_frame(const char *data, size_t flen, const void *want, size_t len)
  * Walk the pack at path, record by record, with a parser of its own:
  * a header "<64 hex> <8 hex>\n" and then a frame of that length, up
  * to the end of the file.  Returns the number of records, and checks
- * that the one with hash sha, if sha is given, appears once and holds
- * the len bytes of want.
+ * that the one with hash sha, if sha is given, appears once and
+ * contains the len bytes of want.
  */
 static int
 pack_records(const char *path, const char *sha, const void *want, size_t len)
@@ -195,7 +195,7 @@ pack_records(const char *path, const char *sha, const void *want, size_t len)
 	return records;
 }
 
-/* Check that the open events file's pack holds the body, once. */
+/* Check that the open events file's pack contains the body, once. */
 static void
 assert_stored(struct spool *sp, const char *spool, const char *sha,
     const void *body, size_t len)
