@@ -14,6 +14,8 @@
 
 _Static_assert(PACK_FRAME_MAX >= ZSTD_COMPRESSBOUND(SMTP_MESSAGE_SIZE_MAX),
     "PACK_FRAME_MAX must hold the frame of the largest message");
+_Static_assert((1u << PACK_WINDOW_LOG_MAX) >= SMTP_MESSAGE_SIZE_MAX,
+    "the window must cover the largest message");
 _Static_assert(PACK_FRAME_MAX <= 0xffffffffu,
     "a frame's length must fit the header's eight hex digits");
 
@@ -175,6 +177,11 @@ pack_record_read(int fd, uint64_t offset, const char *sha,
 		return -1;
 	if ((zs = ZSTD_createDStream()) == NULL)
 		return -1;
+	if (ZSTD_isError(ZSTD_DCtx_setParameter(zs, ZSTD_d_windowLogMax,
+		PACK_WINDOW_LOG_MAX))) {
+		ZSTD_freeDStream(zs);
+		return -1;
+	}
 	pos = offset + PACK_HEADER_LEN;
 	end = pos + length;
 	while (pos < end) {

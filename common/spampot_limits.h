@@ -31,6 +31,14 @@
  */
 #define PACK_FRAME_MAX (SMTP_MESSAGE_SIZE_MAX + SMTP_MESSAGE_SIZE_MAX / 128 + 65536)
 
+/*
+ * Largest zstd window, as a power of two, that a reader of a pack
+ * allocates for a frame: 16 MiB, more than the largest body needs.  A
+ * frame may declare up to 2^27 bytes by zstd's default, and a damaged
+ * or hostile pack could then cost 128 MiB for each body read.
+ */
+#define PACK_WINDOW_LOG_MAX 24
+
 /* Recipients per message: Postfix's smtpd_recipient_limit default. */
 #define SMTP_RCPT_MAX 1000
 

@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 #include <openssl/evp.h>
+/* ZSTD_getFrameHeader(), to check the window a test frame declares. */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include "bodypack.h"
@@ -1014,6 +1016,46 @@ test_record_read_size_limit(void **state)
 	free(body);
 }
 
+/* A frame that declares a window past PACK_WINDOW_LOG_MAX is not read. */
+static void
+test_record_read_window_limit(void **state)
+{
+	static const char body[] = "a short body with a huge window\r\n";
+	unsigned char frame[256];
+	ZSTD_CCtx *cctx = ZSTD_createCCtx();
+	ZSTD_inBuffer in = {body, sizeof(body) - 1, 0};
+	ZSTD_outBuffer out = {frame, sizeof(frame), 0};
+	ZSTD_frameHeader header;
+	struct body_buf b;
+	struct pack p;
+	uint64_t at;
+	char sha[65];
+
+	(void)state;
+	assert_non_null(cctx);
+	/* Streamed without a size, so the frame keeps its window. */
+	assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(cctx,
+	    ZSTD_c_windowLog, PACK_WINDOW_LOG_MAX + 1)));
+	assert_false(ZSTD_isError(ZSTD_compressStream2(cctx, &out, &in,
+	    ZSTD_e_continue)));
+	assert_int_equal(in.pos, in.size);
+	assert_int_equal(ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_end),
+	    0);
+	ZSTD_freeCCtx(cctx);
+	assert_int_equal(ZSTD_getFrameHeader(&header, frame, out.pos), 0);
+	assert_true(header.windowSize > (1u << PACK_WINDOW_LOG_MAX));
+
+	sha256_hex(body, sizeof(body) - 1, sha);
+	pack_open(&p);
+	at = add_raw_record(&p, sha, frame, out.pos);
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(pack_record_read(p.fd, at, sha, (uint32_t)out.pos,
+			     take_piece, &b),
+	    -1);
+	assert_int_equal(b.len, 0);
+	close(p.fd);
+}
+
 /* Checking records */
 
 static bool
@@ -1125,6 +1167,7 @@ main(void)
 	    cmocka_unit_test(test_record_read_trailing_bytes),
 	    cmocka_unit_test(test_record_read_trailing_next_chunk),
 	    cmocka_unit_test(test_record_read_size_limit),
+	    cmocka_unit_test(test_record_read_window_limit),
 	    cmocka_unit_test(test_record_verified),
 	    cmocka_unit_test(test_record_verified_checks_hash),
 	};
