@@ -776,6 +776,39 @@ flat_parse(char *t, size_t len, struct value *values, const char **action,
 	return p == t + len ? 0 : -1;
 }
 
+/*
+ * Replace the string value of key in root, which holds NUL bytes, with
+ * a copy where each NUL is U+2400 SYMBOL FOR NULL.  The database and
+ * its readers handle text as C strings, which would end at the first
+ * NUL and hide what a peer sent after it.  Returns the new value, or j
+ * when there is no memory for the copy.
+ */
+static json_t *
+nul_made_visible(json_t *root, const char *key, json_t *j)
+{
+	static const char symbol[] = "\xe2\x90\x80";
+	const char *s = json_string_value(j);
+	size_t len = json_string_length(j), i, n = 0;
+	json_t *copy;
+	char *buf;
+
+	if ((buf = malloc(3 * len + 1)) == NULL)
+		return j;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\0') {
+			memcpy(buf + n, symbol, 3);
+			n += 3;
+		} else {
+			buf[n++] = s[i];
+		}
+	}
+	copy = json_stringn(buf, n);
+	free(buf);
+	if (copy == NULL || json_object_set_new(root, key, copy) < 0)
+		return j;
+	return copy;
+}
+
 /* Read the line with jansson into ev->root and values. */
 static int
 tree_parse(const char *line, size_t len, struct event *ev, struct value *values,
@@ -788,11 +821,7 @@ tree_parse(const char *line, size_t len, struct event *ev, struct value *values,
 	json_t *j;
 	int idx;
 
-	/*
-	 * Peer strings may hold NUL, which the sensor writes as \u0000.
-	 * NOTE: such a value is stored up to its first NUL, because the
-	 * columns are bound as C strings; the event is kept either way.
-	 */
+	/* Peer strings may hold NUL, which the sensor writes as \u0000. */
 	ev->root = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
 	if (ev->root == NULL) {
 		bufprintf(err, errlen, "invalid JSON at column %d: %s",
@@ -808,8 +837,12 @@ tree_parse(const char *line, size_t len, struct event *ev, struct value *values,
 		value_of_json(r, reply);
 	json_object_foreach(ev->root, key, j)
 	{
-		if ((idx = find_field(key)) >= 0)
-			value_of_json(j, &values[idx]);
+		if ((idx = find_field(key)) < 0)
+			continue;
+		if (json_is_string(j) && memchr(json_string_value(j), '\0',
+		    json_string_length(j)) != NULL)
+			j = nul_made_visible(ev->root, key, j);
+		value_of_json(j, &values[idx]);
 	}
 	return 0;
 }

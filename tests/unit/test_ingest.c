@@ -1903,10 +1903,42 @@ old_database_migrates(void **state)
 	free(out);
 }
 
+/* A NUL a peer sent stays visible, as U+2400, with what follows it. */
+static void
+nul_in_peer_string_kept(void **state)
+{
+	struct fixture *f = *state;
+	char file[256];
+	struct ingest_stats s;
+	char *helo, *from;
+
+	snprintf(file, sizeof(file), "%s/20261204T110000.jsonl", f->events);
+	append(file,
+	    "{\"@timestamp\":\"2026-12-04T11:00:01Z\","
+	    "\"event.action\":\"message.stored\",\"sensor.name\":\"s1\","
+	    "\"session.id\":\"n-1\",\"message.sha256\":\"" SHA_A "\","
+	    "\"message.size\":10,\"message.seq\":1,\"smtp.rcpt_count\":1,"
+	    "\"smtp.helo\":\"pc\\u0000\\u0000evil\","
+	    "\"smtp.mail_from\":\"\\u0000a@example.com\","
+	    "\"source.ip\":\"192.0.2.7\",\"destination.port\":25}\n");
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(s.messages, 1);
+	helo = text_of(f, "SELECT helo FROM message");
+	from = text_of(f, "SELECT mail_from FROM message");
+	assert_non_null(helo);
+	assert_non_null(from);
+	assert_string_equal(helo, "pc\xe2\x90\x80\xe2\x90\x80" "evil");
+	assert_string_equal(from, "\xe2\x90\x80" "a@example.com");
+	free(helo);
+	free(from);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(
+		nul_in_peer_string_kept, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		ingest_counts_rows_and_offsets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
