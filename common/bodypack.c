@@ -121,6 +121,74 @@ all_zero(const char *p, size_t n)
 	return true;
 }
 
+/*
+ * Return 1 when the bytes from off to size are all zeros, as in blocks
+ * whose data never reached the disk, 0 when not, -1 on a read error.
+ */
+static int
+zeros_to_end(int fd, uint64_t off, uint64_t size)
+{
+	char buf[PACK_READ_CHUNK];
+	ssize_t got;
+	size_t want;
+
+	while (off < size) {
+		want = size - off < sizeof(buf) ? (size_t)(size - off) :
+		    sizeof(buf);
+		if ((got = read_at(fd, buf, want, off)) < 0)
+			return -1;
+		if (got == 0)
+			return 1;
+		if (!all_zero(buf, (size_t)got))
+			return 0;
+		off += (uint64_t)got;
+	}
+	return 1;
+}
+
+/*
+ * Return 1 when a header that failed to parse was cut by a crash: every
+ * byte from its first NUL to the end of the file is zero.
+ */
+static int
+header_cut(int fd, const char *hdr, uint64_t pos, uint64_t size)
+{
+	const char *nul = memchr(hdr, '\0', PACK_HEADER_LEN);
+
+	if (nul == NULL ||
+	    !all_zero(nul, PACK_HEADER_LEN - (size_t)(nul - hdr)))
+		return 0;
+	return zeros_to_end(fd, pos + PACK_HEADER_LEN, size);
+}
+
+/*
+ * Return 1 when a crash cut a record that looks whole: zeros run from
+ * inside its frame to the end of the file, and the frame does not hash
+ * to its header's SHA-256.  Such zeros start at a block boundary, which
+ * seldom falls on a header.  The two bytes around the frame's end
+ * settle most records with one read.
+ */
+static int
+frame_cut(int fd, const struct pack_record *r, uint64_t size)
+{
+	uint64_t end = r->offset + PACK_HEADER_LEN + r->length;
+	char edge[2];
+	size_t want = end < size ? 2 : 1;
+	ssize_t got;
+	int rc;
+
+	if ((got = read_at(fd, edge, want, end - 1)) < 0)
+		return -1;
+	/* The file shrank under the scan: the frame is short. */
+	if ((size_t)got < want)
+		return 1;
+	if (!all_zero(edge, want))
+		return 0;
+	if ((rc = zeros_to_end(fd, end, size)) != 1)
+		return rc;
+	return !pack_record_verified(fd, r);
+}
+
 int
 pack_scan(int fd, uint64_t *pos, uint64_t size,
     int (*fn)(const struct pack_record *, void *), void *arg, bool *cut)
@@ -143,6 +211,12 @@ pack_scan(int fd, uint64_t *pos, uint64_t size,
 			return 0;
 		}
 		if (!pack_header_parse(hdr, r.sha, &r.length)) {
+			if ((rc = header_cut(fd, hdr, *pos, size)) < 0)
+				return -1;
+			if (rc == 1) {
+				*cut = true;
+				return 0;
+			}
 			errno = EBADMSG;
 			return -1;
 		}
@@ -151,6 +225,12 @@ pack_scan(int fd, uint64_t *pos, uint64_t size,
 			return 0;
 		}
 		r.offset = *pos;
+		if ((rc = frame_cut(fd, &r, size)) < 0)
+			return -1;
+		if (rc == 1) {
+			*cut = true;
+			return 0;
+		}
 		if ((rc = fn(&r, arg)) != 0)
 			return rc;
 		*pos += PACK_HEADER_LEN + (uint64_t)r.length;

@@ -62,8 +62,10 @@ bool pack_name_valid(const char *name);
  *
  * Returns 0 at the end.  *cut is set when bytes after *pos do not
  * make a whole record but could be the cut tail of a crash: a short
- * header or frame, or a header of zeros.  Returns -1 with errno set on
- * a read error, or with errno EBADMSG on a header that is not one.
+ * header or frame, or zeros that run from inside a record to the end
+ * of the file, where that record's frame does not decompress to its
+ * hash.  Returns -1 with errno set on a read error, or with errno
+ * EBADMSG on a header that is not one.
  */
 int pack_scan(int fd, uint64_t *pos, uint64_t size,
     int (*fn)(const struct pack_record *, void *), void *arg, bool *cut);

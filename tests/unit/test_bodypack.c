@@ -618,6 +618,92 @@ test_scan_partly_zero_header(void **state)
 	free_records(r, SCAN_RECORDS);
 }
 
+/*
+ * A crash leaves zeros from a block boundary to the end of the pack.
+ * When they start inside a frame or a header, that record is the cut
+ * tail, not a whole record to index.
+ */
+static void
+test_scan_zeros_into_record(void **state)
+{
+	static const char zeros[4096];
+	struct record r[SCAN_RECORDS], extra;
+	struct pack p;
+	int at;
+
+	(void)state;
+	for (at = 0; at < 3; at++) {
+		struct collected c = {.count = 0};
+		char hdr[PACK_HEADER_LEN + 1];
+		uint64_t pos = 0, whole;
+		bool cut = false;
+
+		build_scan_pack(&p, r);
+		whole = p.size;
+		extra.frame_len = compress_body(r[3].body, r[3].body_len,
+		    &extra.frame);
+		snprintf(hdr, sizeof(hdr), "%s %08x\n", r[3].sha,
+		    (unsigned)extra.frame_len);
+		if (at == 0) {
+			/* The frame's second half never reached the disk. */
+			pack_append(&p, hdr, PACK_HEADER_LEN);
+			memset(extra.frame + extra.frame_len / 2, 0,
+			    extra.frame_len - extra.frame_len / 2);
+			pack_append(&p, extra.frame, extra.frame_len);
+		} else if (at == 1) {
+			/* As above, with a zero block after the frame. */
+			pack_append(&p, hdr, PACK_HEADER_LEN);
+			memset(extra.frame + extra.frame_len / 2, 0,
+			    extra.frame_len - extra.frame_len / 2);
+			pack_append(&p, extra.frame, extra.frame_len);
+			pack_append(&p, zeros, sizeof(zeros));
+		} else {
+			/* Half a header, then zeros. */
+			pack_append(&p, hdr, 30);
+			pack_append(&p, zeros, sizeof(zeros));
+		}
+		if (pack_scan(p.fd, &pos, p.size, collect, &c, &cut) != 0)
+			fail_msg("zeros %d: scan failed", at);
+		if (!cut)
+			fail_msg("zeros %d: not reported cut", at);
+		if (pos != whole)
+			fail_msg("zeros %d: pos %llu, expected %llu", at,
+			    (unsigned long long)pos, (unsigned long long)whole);
+		assert_collected(&c, r, 0, SCAN_RECORDS);
+		free(extra.frame);
+		close(p.fd);
+		free_records(r, SCAN_RECORDS);
+	}
+}
+
+/* A whole last record whose frame ends in a zero byte is kept. */
+static void
+test_scan_frame_ends_in_zero(void **state)
+{
+	struct record r[SCAN_RECORDS], last;
+	struct collected c = {.count = 0};
+	unsigned char *body;
+	struct pack p;
+	uint64_t pos = 0;
+	bool cut = false;
+
+	(void)state;
+	build_scan_pack(&p, r);
+	/* Noise is stored raw, so the frame ends with the body's 0. */
+	body = make_body(700, 9, 0);
+	body[699] = 0;
+	add_record(&p, &last, body, 700);
+	assert_int_equal(last.frame[last.frame_len - 1], 0);
+	assert_int_equal(pack_scan(p.fd, &pos, p.size, collect, &c, &cut), 0);
+	assert_false(cut);
+	assert_int_equal(pos, p.size);
+	assert_int_equal(c.count, SCAN_RECORDS + 1);
+	assert_string_equal(c.records[SCAN_RECORDS].sha, last.sha);
+	free_records(&last, 1);
+	close(p.fd);
+	free_records(r, SCAN_RECORDS);
+}
+
 static void
 test_scan_read_error(void **state)
 {
@@ -1156,6 +1242,8 @@ main(void)
 	    cmocka_unit_test(test_scan_size_cuts_record),
 	    cmocka_unit_test(test_scan_damaged_header),
 	    cmocka_unit_test(test_scan_partly_zero_header),
+	    cmocka_unit_test(test_scan_zeros_into_record),
+	    cmocka_unit_test(test_scan_frame_ends_in_zero),
 	    cmocka_unit_test(test_scan_read_error),
 	    cmocka_unit_test(test_scan_callback_stops),
 	    cmocka_unit_test(test_scan_resumes),
