@@ -516,31 +516,31 @@ struct body_place {
 };
 
 /*
- * Look up the location of the sensor's body sha.  The body row gives
- * the pack and the record, and the pack's own ingested_file row gives
- * its path.  Returns 0, or -1 with the reason in why.
+ * Look up the locations of the sensor's body sha.  The body row gives
+ * the pack and the record.  Each ingested_file row of a pack of that
+ * name gives a path, since ingest may have read the pack from more than
+ * one spool, such as a mirror and a copy of it.  Returns the statement
+ * on its first row, or NULL with the reason in why.
  */
-static int
-find_body(struct db *db, int64_t sensor_id, const char *sha,
-    struct body_place *place, char *why, size_t whylen)
+static sqlite3_stmt *
+find_body(struct db *db, int64_t sensor_id, const char *sha, char *why,
+    size_t whylen)
 {
 	sqlite3_stmt *st;
-	const char *text;
-	int rc = -1;
 
 	if (sha == NULL || !is_sha256(sha)) {
 		bufprintf(why, whylen, "the message has no stored body");
-		return -1;
+		return NULL;
 	}
 	st = prepare(db,
 	    "SELECT b.pack, b.offset, b.length, f.path FROM body b"
 	    " LEFT JOIN ingested_file f ON f.sensor_id = b.sensor_id"
 	    " AND substr(f.path, -length(b.pack) - 8) = '/bodies/' || b.pack"
 	    " WHERE b.sensor_id = ?1 AND b.sha256 = ?2"
-	    " ORDER BY f.path DESC LIMIT 1");
+	    " ORDER BY f.path DESC");
 	if (st == NULL) {
 		bufprintf(why, whylen, "database query failed");
-		return -1;
+		return NULL;
 	}
 	sqlite3_bind_int64(st, 1, sensor_id);
 	db_bind_text(st, 2, sha);
@@ -550,28 +550,55 @@ find_body(struct db *db, int64_t sensor_id, const char *sha,
 		    "the body's location is unknown: no pack indexed so far"
 		    " holds it (its pack has not been copied yet, or is"
 		    " damaged)");
-	} else if ((text = (const char *)sqlite3_column_text(st, 3)) == NULL ||
-	    strlen(text) >= sizeof(place->path)) {
+	} else if (sqlite3_column_text(st, 3) == NULL) {
 		bufprintf(why, whylen,
 		    "the pack %s that holds the body was not ingested from"
 		    " any spool of this sensor",
 		    (const char *)sqlite3_column_text(st, 0));
 	} else {
-		strlcpy_(place->pack, (const char *)sqlite3_column_text(st, 0),
-		    sizeof(place->pack));
-		strlcpy_(place->path, text, sizeof(place->path));
-		place->offset = (uint64_t)sqlite3_column_int64(st, 1);
-		place->length = (uint32_t)sqlite3_column_int64(st, 2);
-		rc = 0;
+		return st;
 	}
 	sqlite3_finalize(st);
-	return rc;
+	return NULL;
+}
+
+/* Read the body at place into b.  Returns 0, or -1 with the reason in why. */
+static int
+read_place(const struct body_place *place, const char *sha,
+    struct body_buf *b, char *why, size_t whylen)
+{
+	int fd, rc;
+
+	if ((fd = open(place->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		bufprintf(why, whylen,
+		    errno == ENOENT
+			? "the pack %s that holds the body is not in the spool"
+			  " (removed, or never copied)"
+			: "the pack %s that holds the body cannot be opened",
+		    place->pack);
+		return -1;
+	}
+	sbuf_init(&b->out);
+	b->truncated = false;
+	rc = pack_record_read(
+	    fd, place->offset, sha, place->length, keep_piece, b);
+	close(fd);
+	if (rc < 0) {
+		sbuf_free(&b->out);
+		bufprintf(why, whylen,
+		    "the body cannot be read or decompressed from the pack %s"
+		    " at offset %llu",
+		    place->pack, (unsigned long long)place->offset);
+		return -1;
+	}
+	return 0;
 }
 
 /*
  * Read the message's body from its pack, at most max bytes; *truncated
- * is set when more followed.  Returns the bytes (to free), or NULL with
- * the reason in why.
+ * is set when more followed.  Each copy of the pack is tried in turn,
+ * and the reason given is the first copy's.  Returns the bytes (to
+ * free), or NULL with the reason in why.
  */
 static char *
 load_body(struct db *db, sqlite3_stmt *msg, size_t max, size_t *lenp,
@@ -580,35 +607,37 @@ load_body(struct db *db, sqlite3_stmt *msg, size_t max, size_t *lenp,
 	const char *sha = (const char *)sqlite3_column_text(msg, 1);
 	struct body_buf b = {.max = max};
 	struct body_place place;
-	int fd, rc;
+	char other[PATH_MAX];
+	sqlite3_stmt *st;
+	bool first = true;
 
 	*truncated = false;
-	if (find_body(db, sqlite3_column_int64(msg, 0), sha, &place, why,
-		whylen) < 0)
+	if ((st = find_body(db, sqlite3_column_int64(msg, 0), sha, why,
+		 whylen)) == NULL)
 		return NULL;
-	if ((fd = open(place.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+	do {
+		const char *path = (const char *)sqlite3_column_text(st, 3);
+
+		if (path == NULL || strlen(path) >= sizeof(place.path))
+			continue;
+		strlcpy_(place.pack, (const char *)sqlite3_column_text(st, 0),
+		    sizeof(place.pack));
+		strlcpy_(place.path, path, sizeof(place.path));
+		place.offset = (uint64_t)sqlite3_column_int64(st, 1);
+		place.length = (uint32_t)sqlite3_column_int64(st, 2);
+		if (read_place(&place, sha, &b, first ? why : other,
+			first ? whylen : sizeof(other)) == 0) {
+			sqlite3_finalize(st);
+			*truncated = b.truncated;
+			return sbuf_steal(&b.out, lenp);
+		}
+		first = false;
+	} while (sqlite3_step(st) == SQLITE_ROW);
+	sqlite3_finalize(st);
+	if (first)
 		bufprintf(why, whylen,
-		    errno == ENOENT
-			? "the pack %s that holds the body is not in the spool"
-			  " (removed, or never copied)"
-			: "the pack %s that holds the body cannot be opened",
-		    place.pack);
-		return NULL;
-	}
-	sbuf_init(&b.out);
-	rc = pack_record_read(
-	    fd, place.offset, sha, place.length, keep_piece, &b);
-	close(fd);
-	if (rc < 0) {
-		sbuf_free(&b.out);
-		bufprintf(why, whylen,
-		    "the body cannot be read or decompressed from the pack %s"
-		    " at offset %llu",
-		    place.pack, (unsigned long long)place.offset);
-		return NULL;
-	}
-	*truncated = b.truncated;
-	return sbuf_steal(&b.out, lenp);
+		    "the pack that holds the body has a path too long to open");
+	return NULL;
 }
 
 static sqlite3_stmt *

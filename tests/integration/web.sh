@@ -302,6 +302,16 @@ sqlite3 -batch "$WORK/spampot.db" "DELETE FROM ingested_file
 SPAMPOT_GEO_DIR="$SRCDIR/node_modules/@ip-location-db" ingest
 expect_status 200 "raw once its pack is indexed again" "/messages/$other/raw"
 
+# A pack ingested from two spools, the sensor's and a copy of it, is
+# read from the copy when the sensor's is gone.  The copy's path sorts
+# first, so the sensor's is tried first.
+cp -a "$WORK/spool" "$WORK/archive"
+"$SPAMPOT" ingest --db "$WORK/spampot.db" "$WORK/archive" >/dev/null 2>&1
+mv "$WORK/spool/bodies/$opack" "$WORK/moved.pack"
+expect_status 200 "raw from the copy of a pack gone from the spool" \
+    "/messages/$other/raw"
+mv "$WORK/moved.pack" "$WORK/spool/bodies/$opack"
+
 # The browser.
 hostile_ids=$(sql "SELECT group_concat(id) FROM message WHERE mail_from LIKE '%evil.example'")
 export NODE_PATH="$SRCDIR/node_modules"
