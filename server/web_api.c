@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -567,14 +568,24 @@ static int
 read_place(const struct body_place *place, const char *sha,
     struct body_buf *b, char *why, size_t whylen)
 {
+	struct stat sb;
 	int fd, rc;
 
-	if ((fd = open(place->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+	/* O_NONBLOCK: a FIFO in the pack's place must not hang the server. */
+	if ((fd = open(place->path,
+		 O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0) {
 		bufprintf(why, whylen,
 		    errno == ENOENT
 			? "the pack %s that holds the body is not in the spool"
 			  " (removed, or never copied)"
 			: "the pack %s that holds the body cannot be opened",
+		    place->pack);
+		return -1;
+	}
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		bufprintf(why, whylen,
+		    "the pack %s that holds the body is not a regular file",
 		    place->pack);
 		return -1;
 	}

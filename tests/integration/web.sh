@@ -288,6 +288,17 @@ expect_eq "missing pack named in the error" \
 mv "$WORK/moved.pack" "$WORK/spool/bodies/$opack"
 expect_status 200 "raw once the pack is back" "/messages/$other/raw"
 
+# A FIFO in the pack's place is reported, and must not hang the server.
+mv "$WORK/spool/bodies/$opack" "$WORK/moved.pack"
+mkfifo "$WORK/spool/bodies/$opack"
+expect_status 404 "raw of a body whose pack is a FIFO" "/messages/$other/raw"
+expect_eq "pack that is a FIFO named in the error" \
+    "the pack $opack that holds the body is not a regular file" \
+    "$(curl -s -m 10 "$BASE/api/messages/$other" | jq -r .body_error)"
+expect_status 200 "overview after a FIFO pack" /
+rm "$WORK/spool/bodies/$opack"
+mv "$WORK/moved.pack" "$WORK/spool/bodies/$opack"
+
 # A body that no pack indexed so far contains has no location.
 sqlite3 -batch "$WORK/spampot.db" "UPDATE body SET pack = NULL,
     offset = NULL, length = NULL WHERE sha256 = '$osha'"
