@@ -20,6 +20,14 @@
 /* Milliseconds to wait for another writer, such as a running ingest. */
 #define DB_BUSY_TIMEOUT_MS 10000
 
+/*
+ * Page size of a new database, in bytes (text, for the PRAGMA).  Against
+ * SQLite's default of 4096, an ingest of 250,000 messages took about 5 %
+ * less user and 20 to 50 % less system time, the database came out 13 %
+ * smaller, and the report took as long (bench/README.md).
+ */
+#define DB_PAGE_SIZE "16384"
+
 struct db {
 	sqlite3 *handle;
 	sqlite3_stmt *stmts[STMT_COUNT];
@@ -639,12 +647,15 @@ db_open(const char *path, bool create, char *err, size_t errlen)
 	}
 	sqlite3_busy_timeout(db->handle, DB_BUSY_TIMEOUT_MS);
 	/*
-	 * WAL lets a report read while an ingest writes.  NORMAL
-	 * synchronisation may lose the last commits on power failure but
-	 * never corrupts the file, and a lost commit also loses its
-	 * recorded offset, so the next ingest reads those lines again.
+	 * DB_PAGE_SIZE applies to a new database only: an existing one
+	 * keeps its page size.  WAL lets a report read while an ingest
+	 * writes.  NORMAL synchronisation may lose the last commits on
+	 * power failure but never corrupts the file, and a lost commit
+	 * also loses its recorded offset, so the next ingest reads those
+	 * lines again.
 	 */
-	if (db_exec(db, "PRAGMA journal_mode = WAL") < 0 ||
+	if (db_exec(db, "PRAGMA page_size = " DB_PAGE_SIZE) < 0 ||
+	    db_exec(db, "PRAGMA journal_mode = WAL") < 0 ||
 	    db_exec(db, "PRAGMA synchronous = NORMAL") < 0 ||
 	    db_exec(db, "PRAGMA cache_size = -65536") < 0) {
 		bufprintf(err, errlen, "cannot set up database %s: %s", path,

@@ -48,8 +48,8 @@
 /* Page cache of an ingest, in KiB: a chunk's dirty pages and more. */
 #define INGEST_CACHE_KIB (256 * 1024)
 
-/* WAL pages (4 KiB each) after which a commit checkpoints: 256 MiB. */
-#define INGEST_CHECKPOINT_PAGES 65536
+/* Bytes of WAL after which a commit checkpoints. */
+#define INGEST_CHECKPOINT_BYTES (256 * 1024 * 1024)
 
 /* Bytes read from a file at a time. */
 #define INGEST_READ_BYTES (256 * 1024)
@@ -2465,19 +2465,27 @@ is_events_file(const struct dirent *d)
  * Set the connection up for a bulk write.  The cache is large enough for
  * a whole chunk's dirty pages, so that they reach the WAL once at commit
  * rather than spilling part way.  The WAL is copied back into the
- * database every INGEST_CHECKPOINT_PAGES pages rather than every 1000,
+ * database every INGEST_CHECKPOINT_BYTES rather than every 1000 pages,
  * so a hot page is copied back once per few chunks.  A crash still
  * loses at most the open chunk, and its offsets with it.
  */
 static int
 ingest_tune(struct db *db)
 {
+	sqlite3_stmt *st;
+	int page = 4096;
 	char sql[128];
 
+	if (sqlite3_prepare_v2(db_handle(db), "PRAGMA page_size", -1, &st,
+		NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0)
+		page = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
 	bufprintf(sql, sizeof(sql),
 	    "PRAGMA cache_size = -%d; PRAGMA wal_autocheckpoint = %d;"
 	    " PRAGMA temp_store = MEMORY",
-	    INGEST_CACHE_KIB, INGEST_CHECKPOINT_PAGES);
+	    INGEST_CACHE_KIB, INGEST_CHECKPOINT_BYTES / page);
 	return db_exec(db, sql);
 }
 

@@ -1903,6 +1903,24 @@ old_database_migrates(void **state)
 	free(out);
 }
 
+/* A new database gets 16 KiB pages; an ingest keeps them. */
+static void
+new_database_page_size(void **state)
+{
+	struct fixture *f = *state;
+	struct ingest_stats s;
+	char file[256];
+
+	assert_int_equal(count(f, "PRAGMA page_size"), 16384);
+	snprintf(file, sizeof(file), "%s/20261204T120000.jsonl", f->events);
+	session_start(
+	    file, "2026-12-04T12:00:00.000001Z", "p-1", "192.0.2.7", 1080);
+	assert_int_equal(run_ingest(f, f->db, NULL, &s), 0);
+	assert_int_equal(count(f, "PRAGMA page_size"), 16384);
+	/* 256 MiB of WAL in 16 KiB pages. */
+	assert_int_equal(count(f, "PRAGMA wal_autocheckpoint"), 16384);
+}
+
 /* A NUL a peer sent stays visible, as U+2400, with what follows it. */
 static void
 nul_in_peer_string_kept(void **state)
@@ -1937,6 +1955,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(
+		new_database_page_size, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		nul_in_peer_string_kept, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
