@@ -248,6 +248,14 @@
 #define PACK_FILE_SIZE_MAX (256u * 1024 * 1024)
 
 /*
+ * Largest buffer of compressed records that the sensor's commit thread
+ * keeps between batches.  A burst of big bodies grows it to the size
+ * of a whole batch, up to SMTP_BODY_MEMORY_MAX, so a larger one is
+ * freed after its batch.
+ */
+#define PACK_RECORDS_KEEP_MAX (4u * 1024 * 1024)
+
+/*
  * Largest confirmation list the sensor reads from spool/confirm/: the
  * server writes one line per file it has verified (about 80 bytes).
  */

@@ -547,6 +547,22 @@ commit_bodies(struct spool *sp, struct batch *batch, char *err,
 }
 
 /*
+ * Free the records buffer after a batch that grew it past
+ * PACK_RECORDS_KEEP_MAX, so that one burst of big bodies does not hold
+ * that memory until the daemon stops.
+ */
+static void
+trim_records(struct spool *sp)
+{
+	if (sp->records_cap <= PACK_RECORDS_KEEP_MAX)
+		return;
+	free(sp->records);
+	sp->records = NULL;
+	sp->records_cap = 0;
+	sp->records_len = 0;
+}
+
+/*
  * Open the events file to append to.  A new file starts at each UTC
  * hour, when the current one reaches EVENTS_FILE_SIZE_MAX or its pack
  * PACK_FILE_SIZE_MAX, and at every start of the daemon, and is never
@@ -658,8 +674,11 @@ commit_batch(struct spool *sp, struct batch *b, char *err, size_t errlen)
 		b->events_len = 0;
 		return -1;
 	}
-	if (b->nbodies > 0 &&
-	    (appended = commit_bodies(sp, b, err, errlen)) < 0) {
+	if (b->nbodies > 0) {
+		appended = commit_bodies(sp, b, err, errlen);
+		trim_records(sp);
+	}
+	if (appended < 0) {
 		discard_bodies(b);
 		clear_stored(sp);
 		b->events_len = 0;
