@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "bodypack.h"
 #include "charts.h"
 #include "mimeview.h"
@@ -563,7 +565,25 @@ find_body(struct db *db, int64_t sensor_id, const char *sha, char *why,
 	return NULL;
 }
 
-/* Read the body at place into b.  Returns 0, or -1 with the reason in why. */
+/* Return whether the len bytes at p have the SHA-256 sha, in lower-case hex. */
+static bool
+has_sha256(const void *p, size_t len, const char *sha)
+{
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	char hex[2 * EVP_MAX_MD_SIZE + 1];
+
+	if (EVP_Digest(p, len, digest, &n, EVP_sha256(), NULL) != 1 || n != 32)
+		return false;
+	hex_encode(digest, n, hex);
+	return strcmp(hex, sha) == 0;
+}
+
+/*
+ * Read the body at place into b.  A body read whole must have the
+ * message's SHA-256, which the pack's header only claims.  Returns 0,
+ * or -1 with the reason in why.
+ */
 static int
 read_place(const struct body_place *place, const char *sha,
     struct body_buf *b, char *why, size_t whylen)
@@ -599,6 +619,14 @@ read_place(const struct body_place *place, const char *sha,
 		bufprintf(why, whylen,
 		    "the body cannot be read or decompressed from the pack %s"
 		    " at offset %llu",
+		    place->pack, (unsigned long long)place->offset);
+		return -1;
+	}
+	if (!b->truncated && !has_sha256(b->out.data, b->out.len, sha)) {
+		sbuf_free(&b->out);
+		bufprintf(why, whylen,
+		    "the body in the pack %s at offset %llu does not have the"
+		    " message's SHA-256",
 		    place->pack, (unsigned long long)place->offset);
 		return -1;
 	}
