@@ -565,7 +565,7 @@ find_body(struct db *db, int64_t sensor_id, const char *sha, char *why,
 	return NULL;
 }
 
-/* Return whether the len bytes at p have the SHA-256 sha, in lower-case hex. */
+/* Return whether the len bytes at p have the lower-case hex SHA-256 sha. */
 static bool
 has_sha256(const void *p, size_t len, const char *sha)
 {
