@@ -315,6 +315,14 @@ start_pull(struct collect *c, struct job *job)
 	argv_add(&a, "--no-specials");
 	argv_add(&a, "--no-devices");
 	argv_add(&a, "--partial-dir=" PARTIAL_DIR);
+	/*
+	 * Flush each file pulled to disk.  Confirmation takes zeros at the
+	 * end of a mirrored file for blocks that a sensor crash kept from
+	 * the sensor's disk.  Zeros that a crash of this server left in an
+	 * unflushed copy would look the same, and confirming that copy
+	 * would remove the sensor's good one.
+	 */
+	argv_add(&a, "--fsync");
 	/* Every file, changed or not, so the listing is the whole spool. */
 	argv_add(&a, "--itemize-changes");
 	argv_add(&a, "--itemize-changes");

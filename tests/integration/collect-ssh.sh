@@ -63,7 +63,18 @@ expect_line() {
 	fi
 }
 
-run_collect "$conf" first
+# The first run through an rsync that logs its arguments.
+mkdir "$WORK/wrap"
+printf '#!/bin/sh\necho "$*" >>"%s"\nexec %s "$@"\n' \
+    "$WORK/rsync-args.log" "$(command -v rsync)" >"$WORK/wrap/rsync"
+chmod +x "$WORK/wrap/rsync"
+PATH="$WORK/wrap:$PATH" run_collect "$conf" first
+pulls=$(grep -c -- '--archive' "$WORK/rsync-args.log" || true)
+expect_eq "pulls logged by the rsync wrapper (a, b, d)" 3 "$pulls"
+# A crash of the server must not leave zeros that confirmation would
+# take for a sensor crash's cut tail.
+expect_eq "pulls without --fsync" 0 \
+    "$(grep -- '--archive' "$WORK/rsync-args.log" | grep -vc -- '--fsync' || true)"
 expect_eq "collect status with sensor d down" 1 "$status"
 expect_line first '^a: ok: '
 expect_line first '^b: ok: '
