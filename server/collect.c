@@ -485,6 +485,32 @@ valid_spool_path(const char *p)
 }
 
 /*
+ * Compare two events/NAME.jsonl paths by when the sensor opened them.
+ * The sensor names a file YYYYMMDDTHHMMSS.jsonl, and a later one opened
+ * in the same second YYYYMMDDTHHMMSS-N.jsonl.  String order would put
+ * "-1.jsonl" before ".jsonl", and "-10" before "-9".  Other names,
+ * which no sensor makes, fall back to string order.
+ */
+static int
+events_order(const char *a, const char *b)
+{
+	const size_t stamp = strlen("events/") + 15;
+	long na = 0, nb = 0;
+	int c;
+
+	if (strlen(a) <= stamp || strlen(b) <= stamp ||
+	    (c = strncmp(a, b, stamp)) != 0)
+		return strcmp(a, b);
+	if (a[stamp] == '-')
+		na = strtol(a + stamp + 1, NULL, 10);
+	if (b[stamp] == '-')
+		nb = strtol(b + stamp + 1, NULL, 10);
+	if (na != nb)
+		return na < nb ? -1 : 1;
+	return strcmp(a, b);
+}
+
+/*
  * Parse one line of the listing, "%i %l %n": the item's change flags,
  * its length and its name.  Keeps regular files with a valid name.
  */
@@ -515,7 +541,8 @@ listing_add_line(struct listing *l, const char *line, uint64_t *bytes)
 	strlcpy_(l->items[l->n].path, name, sizeof(l->items[l->n].path));
 	l->items[l->n].size = size;
 	l->n++;
-	if (name[0] == 'e' && strcmp(name, l->newest_events) > 0)
+	if (name[0] == 'e' && (l->newest_events[0] == '\0' ||
+	    events_order(name, l->newest_events) > 0))
 		strlcpy_(l->newest_events, name, sizeof(l->newest_events));
 }
 
@@ -644,7 +671,7 @@ events_closed(
     const char *events_path, const struct listing *l, const char *current)
 {
 	return current[0] != '\0' && strcmp(events_path, current) != 0 &&
-	    strcmp(events_path, l->newest_events) < 0;
+	    events_order(events_path, l->newest_events) < 0;
 }
 
 static int

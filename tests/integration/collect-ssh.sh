@@ -385,6 +385,25 @@ for pack in "$b_pack" "$odd_pack" "$short_pack"; do
 	    fail "damaged $pack deleted on b"
 done
 
+# A sensor that restarted within one second opened events/S-1.jsonl
+# after events/S.jsonl.  S.jsonl is closed and confirmed; S-1.jsonl,
+# the open one, is newer although it sorts first as a string.  The
+# spool of e is made by hand: no sensor runs for it.
+mkdir -p "$WORK/e/spool/events" "$WORK/e/spool/bodies" "$WORK/e/spool/confirm"
+for n in "" -1; do
+	printf '{"@timestamp":"2026-12-04T10:00:00.00000%sZ","event.action":"session.start","sensor.name":"e","session.id":"e%s","source.ip":"192.0.2.9","source.port":40000,"destination.ip":"192.0.2.1","destination.port":25,"listener.port":25,"listener.service":"smtp"}\n' \
+	    "${n#-}0" "$n" >"$WORK/e/spool/events/20261204T100000$n.jsonl"
+done
+printf '{"events.current":"20261204T100000-1.jsonl"}\n' \
+    >"$WORK/e/spool/heartbeat.json"
+same_second=$WORK/same-second.conf
+collector_head "$same_second" "$WORK/mirror" "$WORK/collect.db" "confirm = yes"
+remote_sensor "$same_second" e
+run_collect "$same_second" same-second
+expect_line same-second '^e: ok: .* 1 files confirmed'
+expect_eq "confirm list of e" "events/20261204T100000.jsonl" \
+    "$(cat "$WORK/mirror/.state/e/confirm.txt")"
+
 for name in a b c; do
 	stop_named "$name"
 done
