@@ -202,6 +202,19 @@ sql() {
 	sqlite3 -batch -noheader "$WORK/spampot.db" "$1"
 }
 
+# clear_of_hour SECONDS: return at once when the next UTC hour is more
+# than SECONDS away, else once it has begun.  The sensor starts a new
+# events file and pack at each hour, which a test that names the open
+# file must not straddle.
+clear_of_hour() {
+	local left=$((3600 - $(date -u +%s) % 3600))
+
+	if [ "$left" -le "$1" ]; then
+		echo "waiting ${left} s for the hour to turn" >&2
+		sleep $((left + 1))
+	fi
+}
+
 # body_of SHA256 [SPOOL]: the stored body of a message, decompressed.
 body_of() {
 	python3 "$TESTS/integration/packs.py" body "${2:-$WORK/spool}" "$1"
