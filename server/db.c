@@ -22,9 +22,9 @@
 
 /*
  * Page size of a new database, in bytes (text, for the PRAGMA).  Against
- * SQLite's default of 4096, an ingest of 250,000 messages took about 5 %
- * less user and 20 to 50 % less system time, the database came out 13 %
- * smaller, and the report took as long (bench/README.md).
+ * SQLite's default of 4096, an ingest of 250,000 messages took about 8 %
+ * less user time and a third to a half less system time, the database
+ * came out 13 % smaller, and the report took as long (bench/README.md).
  */
 #define DB_PAGE_SIZE "16384"
 
