@@ -53,8 +53,8 @@
 
 /*
  * What one pull takes from a spool: events files, packs of bodies and
- * the heartbeat.  The secret, tmp/, confirm/ and any dot file stay
- * behind.
+ * the heartbeat.  The secret, the TLS key, confirm/ and anything else
+ * stay behind.
  */
 static const char *const pull_filter[] = {
     "--exclude=.*",
