@@ -248,10 +248,10 @@
 #define PACK_FILE_SIZE_MAX (256u * 1024 * 1024)
 
 /*
- * Largest buffer of compressed records that the sensor's commit thread
- * keeps between batches.  A burst of big bodies grows it to the size
- * of a whole batch, up to SMTP_BODY_MEMORY_MAX, so a larger one is
- * freed after its batch.
+ * Bytes of compressed records after which the sensor's commit thread
+ * writes them to the pack before it compresses the batch's next body.
+ * Its buffer then holds at most this and one body's record, which the
+ * thread frees after a batch that grew it past this size.
  */
 #define PACK_RECORDS_KEEP_MAX (4u * 1024 * 1024)
 

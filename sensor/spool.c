@@ -499,17 +499,40 @@ close_files(struct spool *sp)
 }
 
 /*
- * Append the staged bodies to the pack, in one write.  Returns how many
- * were appended (the others were stored already), or -1.  Nothing is
- * flushed here: the flush that ends the commit covers the batch's
- * records and its events at once, and only then is any of its messages
- * acknowledged.  A failed write is cut off again, so that the pack
- * still ends with a whole record.
+ * Write the records compressed so far to the pack, opening it first if
+ * needed, and count them in *written.
+ */
+static int
+write_records(struct spool *sp, uint64_t *written, char *err,
+    size_t errlen)
+{
+	if (open_pack(sp, err, errlen) < 0)
+		return -1;
+	if (write_all(sp->pack_fd, sp->records, sp->records_len) < 0) {
+		snprintf(err, errlen, "write bodies/%.*s.pack: %s",
+		    (int)(strlen(sp->events_name) - strlen(".jsonl")),
+		    sp->events_name, strerror(errno));
+		return -1;
+	}
+	*written += sp->records_len;
+	sp->records_len = 0;
+	return 0;
+}
+
+/*
+ * Append the staged bodies to the pack: in one write, unless their
+ * records pass PACK_RECORDS_KEEP_MAX, which bounds the buffer that
+ * holds them.  Returns how many were appended (the others were stored
+ * already), or -1.  Nothing is flushed here: the flush that ends the
+ * commit covers the batch's records and its events at once, and only
+ * then is any of its messages acknowledged.  A failed write is cut off
+ * again, so that the pack still ends with the last batch's last record.
  */
 static int
 commit_bodies(struct spool *sp, struct batch *batch, char *err,
     size_t errlen)
 {
+	uint64_t written = 0;
 	int i, appended = 0;
 
 	pthread_mutex_lock(&sp->lock);
@@ -520,30 +543,31 @@ commit_bodies(struct spool *sp, struct batch *batch, char *err,
 	sp->records_len = 0;
 	for (i = 0; i < batch->nbodies; i++) {
 		if (add_record(sp, &batch->bodies[i], err, errlen) < 0)
-			return -1;
+			goto fail;
 		appended += batch->bodies[i].appended;
+		if (sp->records_len > PACK_RECORDS_KEEP_MAX &&
+		    write_records(sp, &written, err, errlen) < 0)
+			goto fail;
 	}
 	if (appended == 0) {
 		batch->nbodies = 0;
 		return 0;
 	}
-	if (open_pack(sp, err, errlen) < 0)
-		return -1;
-	if (write_all(sp->pack_fd, sp->records, sp->records_len) < 0) {
-		snprintf(err, errlen, "write bodies/%.*s.pack: %s",
-		    (int)(strlen(sp->events_name) - strlen(".jsonl")),
-		    sp->events_name, strerror(errno));
-		if (ftruncate(sp->pack_fd, (off_t)sp->pack_size) < 0)
-			close_files(sp);
-		return -1;
-	}
-	sp->pack_size += sp->records_len;
+	if (sp->records_len > 0 &&
+	    write_records(sp, &written, err, errlen) < 0)
+		goto fail;
+	sp->pack_size += written;
 	for (i = 0; i < batch->nbodies; i++)
 		if (batch->bodies[i].appended)
 			strlcpy_(stored_slot(sp, batch->bodies[i].sha),
 			    batch->bodies[i].sha, SHA256_HEX_LEN + 1);
 	batch->nbodies = 0;
 	return appended;
+fail:
+	if (sp->pack_fd >= 0 &&
+	    ftruncate(sp->pack_fd, (off_t)sp->pack_size) < 0)
+		close_files(sp);
+	return -1;
 }
 
 /*

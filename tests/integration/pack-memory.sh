@@ -17,6 +17,10 @@ rss_kib() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$SENSOR_PID/status"
 }
 
+peak_kib() {
+	awk '/^VmHWM:/ { print $2 }' "/proc/$SENSOR_PID/status"
+}
+
 before=$(rss_kib)
 # Each client sends a different body of about 10 MB of random bytes,
 # all at once, so that one batch commits many of them.
@@ -55,6 +59,16 @@ print("\n".join(replies))
 PY
 expect_eq "messages of the burst acknowledged" "$BURST" \
     "$(grep -c '^250' "$WORK/burst.out" || true)"
+# The burst's bodies wait in memory, within the sensor's body budget
+# of 256 MiB (SMTP_BODY_MEMORY_MAX), and the commit thread writes their
+# records out every 4 MiB (PACK_RECORDS_KEEP_MAX) rather than holding
+# the whole batch's records beside them.
+peak=$((($(peak_kib) - before) / 1024))
+if [ "$peak" -le 320 ]; then
+	pass "peak memory during the burst: +$peak MiB (at most 320)"
+else
+	fail "peak memory during the burst: +$peak MiB, over 320"
+fi
 sleep 2
 after=$(rss_kib)
 growth=$(((after - before) / 1024))

@@ -813,6 +813,62 @@ write_file(const char *path, const char *text)
 	assert_int_equal(close(fd), 0);
 }
 
+/*
+ * A batch whose records pass PACK_RECORDS_KEEP_MAX reaches the pack in
+ * more than one write.  When a later write fails, the earlier ones are
+ * cut off too: none of the batch's messages is acknowledged.
+ */
+static void
+big_batch_cut_back_whole(void **state)
+{
+	enum { BODIES = 3, BODY_LEN = 3 * 1024 * 1024 };
+	struct fixture *f = *state;
+	char sha[BODIES][SHA256_HEX_LEN + 1], pack[PATH_MAX], err[512];
+	unsigned char *body[BODIES];
+	struct rlimit old, small;
+	struct stat st;
+	uint32_t x = 99;
+	size_t i, j;
+	struct spool *sp = open_or_fail(f->spool);
+
+	store_and_check(sp, f->spool, "first\r\n", 7);
+	pack_path(f->spool, spool_events_name(sp), pack, sizeof(pack));
+	assert_int_equal(stat(pack, &st), 0);
+	/* Bytes that do not compress: each record is about BODY_LEN. */
+	for (i = 0; i < BODIES; i++) {
+		body[i] = xmalloc(BODY_LEN);
+		for (j = 0; j < BODY_LEN; j++) {
+			x = x * 1103515245 + 12345;
+			body[i][j] = (unsigned char)(x >> 16);
+		}
+	}
+
+	/* Room for the first write of the batch, not for the second. */
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small = old;
+	small.rlim_cur = (rlim_t)st.st_size + 2 * BODY_LEN + 65536;
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	for (i = 0; i < BODIES; i++)
+		spool_stage_body(sp, body[i], BODY_LEN, sha[i]);
+	err[0] = '\0';
+	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), -1);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	print_message("error: %s\n", err);
+	assert_int_equal(pack_records(pack, NULL, NULL, 0), 1);
+
+	for (i = 0; i < BODIES; i++)
+		spool_stage_body(sp, body[i], BODY_LEN, sha[i]);
+	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), 0);
+	for (i = 0; i < BODIES; i++)
+		assert_int_equal(pack_records(pack, sha[i], body[i], BODY_LEN),
+		    1 + BODIES);
+	for (i = 0; i < BODIES; i++)
+		free(body[i]);
+	spool_close(sp);
+}
+
 static void
 confirmed_files_removed(void **state)
 {
@@ -1048,6 +1104,7 @@ main(void)
 	    TEST(commit_fails_events_not_dir),
 	    TEST(commit_fails_bodies_not_dir),
 	    TEST(failed_pack_write_cut_back),
+	    TEST(big_batch_cut_back_whole),
 	    TEST(confirmed_files_removed),
 	    TEST(removed_body_written_again),
 	    TEST(thread_commits_while_next_batch_stages),
