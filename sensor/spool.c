@@ -496,6 +496,8 @@ close_files(struct spool *sp)
 		close(sp->pack_fd);
 		sp->pack_fd = -1;
 	}
+	/* The next events file has no pack yet, however big the last. */
+	sp->pack_size = 0;
 }
 
 /*

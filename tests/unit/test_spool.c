@@ -28,6 +28,7 @@
 #include <openssl/evp.h>
 #include <zstd.h>
 
+#include "spampot_limits.h"
 #include "spool.h"
 #include "util.h"
 
@@ -869,6 +870,51 @@ big_batch_cut_back_whole(void **state)
 	spool_close(sp);
 }
 
+/*
+ * A pack that reaches PACK_FILE_SIZE_MAX closes with its events file at
+ * the next commit, and the commits after that append to the new file.
+ */
+static void
+full_pack_rotates_once(void **state)
+{
+	const size_t len = PACK_FILE_SIZE_MAX + 1024;
+	struct fixture *f = *state;
+	char sha[SHA256_HEX_LEN + 1], first[64], second[64], err[512];
+	char events[PATH_MAX];
+	unsigned char *body = xmalloc(len);
+	struct spool *sp = open_or_fail(f->spool);
+	char hour[16], after[16];
+	uint32_t x = 7;
+	size_t i;
+
+	utc_hour(hour);
+
+	/* Bytes that do not compress, so that the pack passes the limit. */
+	for (i = 0; i < len; i++) {
+		x = x * 1103515245 + 12345;
+		body[i] = (unsigned char)(x >> 16);
+	}
+	spool_stage_body(sp, body, len, sha);
+	free(body);
+	spool_stage_event(sp, "big\n", 4);
+	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), 0);
+	strlcpy_(first, spool_events_name(sp), sizeof(first));
+
+	spool_stage_event(sp, "next\n", 5);
+	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), 0);
+	strlcpy_(second, spool_events_name(sp), sizeof(second));
+	assert_string_not_equal(first, second);
+	spool_stage_event(sp, "again\n", 6);
+	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), 0);
+	utc_hour(after);
+	if (strcmp(hour, after) != 0)
+		skip(); /* the hour turned during the test */
+	assert_string_equal(spool_events_name(sp), second);
+	join(events, sizeof(events), f->spool, "events");
+	assert_int_equal(count_entries(events), 2);
+	spool_close(sp);
+}
+
 static void
 confirmed_files_removed(void **state)
 {
@@ -1105,6 +1151,7 @@ main(void)
 	    TEST(commit_fails_bodies_not_dir),
 	    TEST(failed_pack_write_cut_back),
 	    TEST(big_batch_cut_back_whole),
+	    TEST(full_pack_rotates_once),
 	    TEST(confirmed_files_removed),
 	    TEST(removed_body_written_again),
 	    TEST(thread_commits_while_next_batch_stages),
