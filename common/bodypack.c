@@ -19,9 +19,6 @@ _Static_assert((1u << PACK_WINDOW_LOG_MAX) >= SMTP_MESSAGE_SIZE_MAX,
 _Static_assert(PACK_FRAME_MAX <= 0xffffffffu,
     "a frame's length must fit the header's eight hex digits");
 
-/* Bytes read from a pack at a time. */
-#define PACK_READ_CHUNK 65536
-
 static bool
 lower_hex(const char *p, size_t n)
 {

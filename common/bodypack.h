@@ -28,6 +28,9 @@
 
 #define PACK_HEADER_LEN (64 + 1 + 8 + 1)
 
+/* Bytes that the readers below read from a pack at a time. */
+#define PACK_READ_CHUNK 65536
+
 /* One record: where its header starts and how long its frame is. */
 struct pack_record {
 	char sha[65];
@@ -55,10 +58,10 @@ bool pack_name_valid(const char *name);
 
 /*
  * Read the whole records of the pack open on fd, from *pos up to size
- * bytes, and call fn for each; fn returns 0 to go on, or anything
- * else to stop the scan, which then returns that.  On return *pos is
- * the end of the last record for which fn returned 0, so a scan that
- * fn stopped resumes at the record it stopped on.
+ * bytes, and call fn for each.  fn returns 0 to go on, or anything
+ * else to stop the scan, which then returns that value.  On return
+ * *pos is the end of the last record for which fn returned 0.  A scan
+ * that fn stopped therefore resumes at the record it stopped on.
  *
  * Returns 0 at the end.  *cut is set when bytes after *pos do not
  * make a whole record but could be the cut tail of a crash: a short

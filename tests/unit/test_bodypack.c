@@ -26,9 +26,6 @@
 #include "bodypack.h"
 #include "spampot_limits.h"
 
-/* Bytes pack_record_read reads at a time, as in bodypack.c. */
-#define READ_CHUNK 65536
-
 /* Records the scan tests build, and the max a callback collects. */
 #define SCAN_RECORDS 5
 #define COLLECT_MAX  16
@@ -165,7 +162,7 @@ build_scan_pack(struct pack *p, struct record r[SCAN_RECORDS])
 	    {0, 1},
 	    {1, 1},
 	    {5000, 1},
-	    {3 * READ_CHUNK, 0},
+	    {3 * PACK_READ_CHUNK, 0},
 	    {700, 0},
 	};
 	size_t i;
@@ -176,7 +173,7 @@ build_scan_pack(struct pack *p, struct record r[SCAN_RECORDS])
 		    make_body(
 			shapes[i].len, (unsigned)i, shapes[i].compressible),
 		    shapes[i].len);
-	assert_true(r[3].frame_len > READ_CHUNK);
+	assert_true(r[3].frame_len > PACK_READ_CHUNK);
 }
 
 /* What a scan passed to its callback. */
@@ -294,7 +291,7 @@ test_header_round_trip(void **state)
 	    1,
 	    9,
 	    0xff,
-	    READ_CHUNK,
+	    PACK_READ_CHUNK,
 	    0x123456,
 	    PACK_FRAME_MAX - 1,
 	    PACK_FRAME_MAX,
@@ -1023,15 +1020,15 @@ test_record_read_trailing_next_chunk(void **state)
 
 	(void)state;
 	/* Noise compresses to itself and a few bytes of framing. */
-	for (n = READ_CHUNK; n > READ_CHUNK - 64; n--) {
+	for (n = PACK_READ_CHUNK; n > PACK_READ_CHUNK - 64; n--) {
 		free(body);
 		free(frame);
 		body = make_body(n, 11, 0);
 		len = compress_body(body, n, &frame);
-		if (len == READ_CHUNK)
+		if (len == PACK_READ_CHUNK)
 			break;
 	}
-	assert_int_equal(len, READ_CHUNK);
+	assert_int_equal(len, PACK_READ_CHUNK);
 	sha256_hex(body, n, sha);
 	small_len = compress_body("x", 1, &small);
 	buf = malloc(len + small_len);
