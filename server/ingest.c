@@ -777,7 +777,7 @@ flat_parse(char *t, size_t len, struct value *values, const char **action,
 }
 
 /*
- * Replace the string value of key in root, which holds NUL bytes, with
+ * Replace the string value of key in root, which contains NUL bytes, with
  * a copy where each NUL is U+2400 SYMBOL FOR NULL.  The database and
  * its readers handle text as C strings, which would end at the first
  * NUL and hide what a peer sent after it.  Returns the new value, or j
@@ -2059,6 +2059,21 @@ file_progress(
 }
 
 /*
+ * Warn that the file at path has fewer bytes than the done bytes that
+ * a run before this one has already read (the verb) from it.
+ */
+static void
+warn_shorter(struct ingest_run *run, const char *path, uint64_t size,
+    uint64_t done, const char *verb)
+{
+	fprintf(run->opts->log,
+	    "%s: %s: warning: file is shorter (%llu bytes) than the"
+	    " %llu bytes already %s; skipped\n",
+	    progname, path, (unsigned long long)size,
+	    (unsigned long long)done, verb);
+}
+
+/*
  * Open a file of the spool for reading and set *size.  A spool comes
  * from a sensor, which may be hostile: only regular files are read,
  * never a symbolic link (it could name any file of ours) or a FIFO (it
@@ -2102,11 +2117,7 @@ open_at_progress(struct ingest_run *run, const char *path, const char *key,
 	if ((fd = open_regular(run, path, &size)) < 0)
 		return -2;
 	if (size < offset)
-		fprintf(run->opts->log,
-		    "%s: %s: warning: file is shorter (%llu bytes) than the"
-		    " %llu bytes already ingested; skipped\n",
-		    progname, path, (unsigned long long)size,
-		    (unsigned long long)offset);
+		warn_shorter(run, path, size, offset, "ingested");
 	if (size <= offset || lseek(fd, (off_t)offset, SEEK_SET) < 0) {
 		close(fd);
 		return -2;
@@ -2325,7 +2336,7 @@ index_pack(struct ingest_run *run, const char *dir, const char *events_dir,
 					 : INGEST_CHUNK_BYTES;
 	bufprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (realpath(path, key) == NULL) {
-		/* Removed since the directory was read: confirmed, say. */
+		/* Removed since the directory was read, for example once confirmed. */
 		if (errno == ENOENT)
 			return 0;
 		bufprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -2355,11 +2366,7 @@ index_pack(struct ingest_run *run, const char *dir, const char *events_dir,
 	if ((fd = open_regular(run, path, &size)) < 0)
 		return 0;
 	if (size < pos)
-		fprintf(run->opts->log,
-		    "%s: %s: warning: file is shorter (%llu bytes) than the"
-		    " %llu bytes already indexed; skipped\n",
-		    progname, path, (unsigned long long)size,
-		    (unsigned long long)pos);
+		warn_shorter(run, path, size, pos, "indexed");
 	rc = 0;
 	if (size > pos) {
 		run->stats->packs++;
