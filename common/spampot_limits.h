@@ -29,7 +29,8 @@
  * largest message, rounded up (bodypack.c checks it at compile time).
  * A pack's header that names more is damage, not a body.
  */
-#define PACK_FRAME_MAX (SMTP_MESSAGE_SIZE_MAX + SMTP_MESSAGE_SIZE_MAX / 128 + 65536)
+#define PACK_FRAME_MAX \
+	(SMTP_MESSAGE_SIZE_MAX + SMTP_MESSAGE_SIZE_MAX / 128 + 65536)
 
 /*
  * Largest zstd window, as a power of two, that a reader of a pack
@@ -250,7 +251,7 @@
 /*
  * Bytes of compressed records after which the sensor's commit thread
  * writes them to the pack before it compresses the batch's next body.
- * Its buffer then holds at most this and one body's record, which the
+ * Its buffer then contains at most this and one body's record, which the
  * thread frees after a batch that grew it past this size.
  */
 #define PACK_RECORDS_KEEP_MAX (4u * 1024 * 1024)

@@ -524,7 +524,7 @@ write_records(struct spool *sp, uint64_t *written, char *err,
 /*
  * Append the staged bodies to the pack: in one write, unless their
  * records pass PACK_RECORDS_KEEP_MAX, which bounds the buffer that
- * holds them.  Returns how many were appended (the others were stored
+ * contains them.  Returns how many were appended (the others were stored
  * already), or -1.  Nothing is flushed here: the flush that ends the
  * commit covers the batch's records and its events at once, and only
  * then is any of its messages acknowledged.  A failed write is cut off
@@ -591,9 +591,9 @@ trim_records(struct spool *sp)
 /*
  * Open the events file to append to.  A new file starts at each UTC
  * hour, when the current one reaches EVENTS_FILE_SIZE_MAX or its pack
- * PACK_FILE_SIZE_MAX, and at every start of the daemon, and is never
- * reopened once closed: a file that is not the newest is complete, and
- * the server may remove it, and its pack, once it has read them.  Names
+ * PACK_FILE_SIZE_MAX, and at every start of the daemon.  A closed file
+ * is never reopened, so a file that is not the newest is complete, and
+ * the server may remove it and its pack once it has read them.  Names
  * sort in time order: YYYYMMDDTHHMMSS[-N].jsonl.  The pack is opened
  * with the first body that needs it.
  */

@@ -433,7 +433,8 @@ static const char schema_v6[] =
  * Schema version 7: where each body is.  A sensor appends bodies to
  * packs, bodies/NAME.pack, and ingest records the pack's file name, the
  * offset of the record's header and the length of its zstd frame.  A
- * body that a message names but no pack read so far holds has no pack.
+ * body that a message names, but that no pack read so far contains,
+ * has no pack.
  */
 static const char schema_v7[] =
     "ALTER TABLE body ADD COLUMN pack TEXT;"

@@ -2336,7 +2336,7 @@ index_pack(struct ingest_run *run, const char *dir, const char *events_dir,
 					 : INGEST_CHUNK_BYTES;
 	bufprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (realpath(path, key) == NULL) {
-		/* Removed since the directory was read, for example once confirmed. */
+		/* Removed since the directory was read, once confirmed. */
 		if (errno == ENOENT)
 			return 0;
 		bufprintf(err, errlen, "%s: %s", path, strerror(errno));

@@ -66,9 +66,9 @@ expect_eq "messages of the burst acknowledged" "$BURST" \
 # The burst's bodies wait in memory, within the sensor's body budget
 # of 256 MiB (SMTP_BODY_MEMORY_MAX), and the commit thread frees each
 # copy once it is compressed.  One burst stays under 320 MiB even when
-# the thread holds all of a batch's records at once; a second burst
-# arriving while it does is what PACK_RECORDS_KEEP_MAX bounds, and this
-# test does not time one.
+# the thread keeps all of a batch's records at once.  PACK_RECORDS_KEEP_MAX
+# bounds a second burst that arrives meanwhile, which this test does
+# not time.
 peak=$((($(peak_kib) - before) / 1024))
 if [ "$peak" -le 320 ]; then
 	pass "peak memory during the burst: +$peak MiB (at most 320)"

@@ -1,12 +1,12 @@
 #!/bin/bash
-# spampot web on packs that a damaged or hostile sensor could leave:
-# a frame that decompresses past the largest message, one that needs a
-# window over the reader's limit, one that decompresses to bytes other
-# than its header's SHA-256, a length that swallows the next record,
-# two frames in one record, and a frame with no data.  Each
-# message view and raw download must give a clear error or the right
-# body, and the server must go on serving.  Every address used is
-# 127.0.0.1.
+# spampot web on packs that a damaged or hostile sensor could leave.
+# The records: a frame that decompresses past the largest message, one
+# that needs a window over the reader's limit, and one that decompresses
+# to bytes other than its header's SHA-256.  Then a length that swallows
+# the next record, two frames in one record, and a frame with no data.
+# Each message view and raw download must give a clear error or the
+# right body, and the server must go on serving.  Every address used
+# is 127.0.0.1.
 . "$TESTS/integration/lib.sh"
 
 mkdir -p "$WORK/spool/events" "$WORK/spool/bodies"

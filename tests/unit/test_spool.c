@@ -994,7 +994,7 @@ removed_body_written_again(void **state)
 	strlcpy_(first, spool_events_name(sp), sizeof(first));
 	spool_close(sp);
 	sp = open_or_fail(f->spool);
-	/* This run stores the body too, and knows it stored. */
+	/* This run stores the body too, and caches it as stored. */
 	store_and_check(sp, f->spool, body, sizeof(body) - 1);
 	pack_path(f->spool, spool_events_name(sp), pack, sizeof(pack));
 	spool_stage_body(sp, body, sizeof(body) - 1, sha);
@@ -1010,7 +1010,7 @@ removed_body_written_again(void **state)
 	pack_path(f->spool, first, path, sizeof(path));
 	assert_int_equal(access(path, F_OK), -1);
 
-	/* The removal forgets every stored body: this one is written again. */
+	/* The removal empties the cache, so this body is written again. */
 	spool_stage_body(sp, body, sizeof(body) - 1, sha);
 	assert_int_equal(spool_commit(sp, true, err, sizeof(err)), 0);
 	assert_int_equal(pack_records(pack, NULL, NULL, 0), 2);
